@@ -1,0 +1,295 @@
+"""Frozen data shared by every stage of the pipeline.
+
+Stages hand each other these values and never mutate them. Everything here is plain data:
+it pickles (for the process pool) and turns into the documented JSON schema through
+``mailaudit.report.schema``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+from typing import Any
+
+SCHEMA_VERSION = "mailaudit/1"
+
+PropValue = str | int | float | bool | None
+
+
+class Verdict(StrEnum):
+    """One word per message, in the field's terms (see README, "Verdicts")."""
+
+    AUTHENTIC = "authentic"  # catalogued sender, authenticated, on template, no hostile slot
+    ABUSED = "abused"  # catalogued sender, authenticated, off template or hostile slot content
+    SPOOFED = "spoofed"  # claims a catalogued sender (address or display name), fails auth/alignment
+    UNAUTHENTICATED = "unauthenticated"  # not catalogued, DMARC does not pass
+    UNKNOWN_SENDER = "unknown-sender"  # not catalogued, authenticates
+    ERROR = "error"  # could not be read or audited
+
+
+class ExitCode(IntEnum):
+    OK = 0  # nothing flagged
+    FLAGGED = 1  # at least one message flagged (see --fail-on)
+    USAGE = 2  # bad command line
+    INPUT = 3  # input or catalog could not be read at all
+    DNS = 4  # DNS unusable where it was required
+    INTERRUPTED = 130  # Ctrl-C
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    HIGH = "high"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """Where a message came from, stable across runs.
+
+    ``path`` is the input path as given (directories expanded to files). ``locator`` says where
+    inside that file the message sits, as ``;``-separated steps, empty for a plain file:
+    ``mbox:offset=1234`` (byte offset of the "From " line), ``maildir:key=<key>``,
+    ``msg:attachment=0`` (an embedded message inside an Outlook .msg),
+    ``attachment=1.2`` (a message/rfc822 part, by MIME part path, inside its parent).
+    """
+
+    path: str
+    locator: str = ""
+
+    def child(self, step: str) -> MessageRef:
+        return MessageRef(self.path, f"{self.locator};{step}" if self.locator else step)
+
+    @property
+    def key(self) -> str:
+        """One string that identifies the message (used by --resume)."""
+        return f"{self.path}\x00{self.locator}"
+
+    def display(self) -> str:
+        return f"{self.path} [{self.locator}]" if self.locator else self.path
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """The bytes of one message, as read from its source. ``truncated`` is set when a size
+    limit cut it; ``parent`` is the ref of the carrying message for forwarded attachments."""
+
+    ref: MessageRef
+    data: bytes
+    truncated: bool = False
+    parent: MessageRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceError:
+    """An input item that could not be read. Becomes an ``error`` record; the batch goes on."""
+
+    ref: MessageRef
+    code: str  # e.g. "not-found", "unreadable", "empty", "not-mail", "msg-extra-missing"
+    message: str  # one sentence that names the file and says what to do next
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    display_name: str  # decoded (RFC 2047), may be empty
+    address: str  # addr-spec as written, may be empty when unparsable
+    domain: str  # lower-case domain part, "" when none
+
+    def as_json(self) -> dict[str, str]:
+        return {"name": self.display_name, "address": self.address}
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedHop:
+    """One Received header, top (newest) first."""
+
+    index: int  # 0 = topmost
+    from_host: str | None  # the name the sender gave (HELO) or the reverse name
+    from_ip: str | None
+    by_host: str | None
+    protocol: str | None  # "with" clause: SMTP, ESMTPS, LMTP, HTTP, ...
+    id: str | None
+    timestamp: str | None  # ISO 8601 when parsable
+    raw: str
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    url: str
+    domain: str  # lower-case host, "" when none
+    text: str = ""  # anchor text for HTML links
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One result of one method: one per DKIM signature, one for SPF, DMARC, ARC, ..."""
+
+    method: str  # dkim, spf, dmarc, arc, compauth, iprev, ...
+    result: str  # pass, fail, softfail, neutral, none, temperror, permerror, policy, ...
+    reason: str = ""
+    props: dict[str, PropValue] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"method": self.method, "result": self.result, "reason": self.reason,
+                "props": dict(self.props)}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedResult:
+    """A result someone wrote into the message (Authentication-Results and friends)."""
+
+    check: CheckResult
+    authserv_id: str  # "" for Microsoft's id-less form
+    trusted: bool
+    header: str  # Authentication-Results, ARC-Authentication-Results, Received-SPF, ...
+    header_index: int  # position among all headers, 0 = topmost
+
+    def as_json(self) -> dict[str, Any]:
+        out = self.check.as_json()
+        out.update({"authserv_id": self.authserv_id, "trusted": self.trusted,
+                    "header": self.header, "header_index": self.header_index})
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What SPF needs: the connecting IP, HELO and MAIL FROM, and where each came from."""
+
+    ip: str | None
+    helo: str | None
+    mail_from: str | None
+    source: str  # "options", "received-spf", "authentication-results", "x-forefront", "received", "none"
+
+
+@dataclass(frozen=True, slots=True)
+class ArcReport:
+    cv: str  # pass, fail, none, temperror, permerror
+    reason: str
+    instances: int
+    oldest_aar: tuple[CheckResult, ...] = ()  # what the first ARC-aware hop saw
+    oldest_authserv_id: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"cv": self.cv, "reason": self.reason, "instances": self.instances,
+                "oldest_authserv_id": self.oldest_authserv_id,
+                "oldest_aar": [r.as_json() for r in self.oldest_aar]}
+
+
+@dataclass(frozen=True, slots=True)
+class Disagreement:
+    method: str
+    recorded: str
+    recomputed: str
+    explanation: str  # plain words: "body changed after delivery", ...
+
+    def as_json(self) -> dict[str, str]:
+        return {"method": self.method, "recorded": self.recorded,
+                "recomputed": self.recomputed, "explanation": self.explanation}
+
+
+@dataclass(frozen=True, slots=True)
+class AuthReport:
+    recomputed: tuple[CheckResult, ...] = ()
+    recorded: tuple[RecordedResult, ...] = ()
+    arc: ArcReport | None = None
+    disagreements: tuple[Disagreement, ...] = ()
+    envelope: Envelope | None = None
+    recomputed_ran: bool = False  # False: verdict rests on recorded results only
+
+    def recomputed_of(self, method: str) -> tuple[CheckResult, ...]:
+        return tuple(r for r in self.recomputed if r.method == method)
+
+    def trusted_of(self, method: str) -> tuple[CheckResult, ...]:
+        return tuple(r.check for r in self.recorded if r.trusted and r.check.method == method)
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    kind: str  # phone, money, brand, link, wallet, urgency, confusable, ...
+    value: str  # what was found, as normalised text
+    where: str  # "slot:<name>", "subject", "off-template", "body"
+
+    def as_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "value": self.value, "where": self.where}
+
+
+@dataclass(frozen=True, slots=True)
+class SlotValue:
+    name: str
+    type: str
+    value: str
+    valid: bool  # fits its type
+    problems: tuple[str, ...] = ()  # why it does not fit, or why it is hostile
+    signals: tuple[Signal, ...] = ()
+
+    @property
+    def hostile(self) -> bool:
+        return not self.valid or bool(self.signals)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "value": self.value, "valid": self.valid,
+                "hostile": self.hostile, "problems": list(self.problems),
+                "signals": [s.as_json() for s in self.signals]}
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateMatch:
+    """How a message from a catalogued sender compares with that sender's templates."""
+
+    sender: str  # catalog sender id
+    template_id: str | None  # closest template, None when no template came close
+    matched: bool  # every fixed phrase found in order (on template)
+    score: float  # 0..1, share of the template's fixed text found in order
+    slots: tuple[SlotValue, ...] = ()
+    off_template: tuple[str, ...] = ()  # text outside the template, normalised
+    signals: tuple[Signal, ...] = ()
+    source: str = ""  # where the template's facts come from
+    rendered: str = ""  # the template with slot values filled in, for human output
+
+    @property
+    def hostile(self) -> bool:
+        return any(s.hostile for s in self.slots) or bool(self.signals)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"sender": self.sender, "template_id": self.template_id, "matched": self.matched,
+                "score": round(self.score, 3), "slots": [s.as_json() for s in self.slots],
+                "off_template": list(self.off_template),
+                "signals": [s.as_json() for s in self.signals], "source": self.source}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str  # stable, kebab-case: "dkim-l-tag", "body-changed", "limit-headers", ...
+    severity: Severity
+    message: str
+    evidence: str = ""
+
+    def as_json(self) -> dict[str, str]:
+        return {"code": self.code, "severity": str(self.severity), "message": self.message,
+                "evidence": self.evidence}
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    code: str
+    message: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class AuditResult:
+    ref: MessageRef
+    verdict: Verdict
+    reason: str  # the verdict's reason in one line
+    message_id: str | None = None
+    date: str | None = None
+    from_: tuple[Address, ...] = ()
+    to: tuple[Address, ...] = ()
+    subject: str | None = None
+    auth: AuthReport = field(default_factory=AuthReport)
+    template: TemplateMatch | None = None
+    findings: tuple[Finding, ...] = ()
+    error: ErrorInfo | None = None
+    parent: MessageRef | None = None
+    seconds: float = 0.0

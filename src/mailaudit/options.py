@@ -1,0 +1,37 @@
+"""Options and limits for one audit. Plain frozen data, passed explicitly to every stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Resource limits. Hitting one is a finding on that message ("truncated at ..."), never a crash.
+
+    The defaults are sized for real mail (the largest legitimate messages are tens of MB) while
+    keeping one hostile message from taking the batch down.
+    """
+
+    max_message_bytes: int = 50 * 1024 * 1024
+    max_headers: int = 2_000
+    max_header_bytes: int = 256 * 1024  # one (unfolded) header field
+    max_mime_depth: int = 50
+    max_mime_parts: int = 2_000
+    max_decoded_body_bytes: int = 20 * 1024 * 1024
+    max_dns_lookups: int = 60  # per message, across SPF, DKIM, DMARC, ARC
+    max_seconds: float = 30.0  # per message wall time (enforced by the batch driver)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditOptions:
+    """What one audit may do. ``recompute`` False: recorded results only (no DNS needed)."""
+
+    recompute: bool = True
+    trust_authserv_ids: tuple[str, ...] = ()
+    ip: str | None = None
+    helo: str | None = None
+    mail_from: str | None = None
+    now: float | None = None  # Unix time used for signature expiry; None = the message's own time
+    limits: Limits = field(default_factory=Limits)
+    expand_attachments: bool = True  # audit attached message/rfc822 parts as their own records
