@@ -1,1 +1,56 @@
+"""Authentication checks, run in the order the RFCs need: DKIM and SPF, then DMARC; ARC beside.
 
+``authenticate`` is the one entry the pipeline calls. Every check is a pure function of the
+parsed message, the resolver and the options.
+"""
+
+from __future__ import annotations
+
+from mailaudit.dns.base import Resolver
+from mailaudit.model import AuthReport, CheckResult, Finding
+from mailaudit.options import AuditOptions
+from mailaudit.parse.message import ParsedMessage
+
+
+def authenticate(msg: ParsedMessage, recorded: object, resolver: Resolver | None,
+                 options: AuditOptions) -> tuple[AuthReport, tuple[Finding, ...]]:
+    """Recorded results beside recomputed ones, with their disagreements explained.
+
+    ``recorded`` is a ``mailaudit.checks.recorded.RecordedAuth``. Without a resolver (or with
+    ``options.recompute`` off) only the recorded side is filled and the report says so.
+    """
+    from mailaudit.checks.envelope import choose_envelope
+    from mailaudit.checks.recorded import RecordedAuth
+
+    assert isinstance(recorded, RecordedAuth)
+    envelope = choose_envelope(msg, recorded.envelope, options)
+    if resolver is None or not options.recompute:
+        return AuthReport(recorded=recorded.results, envelope=envelope, recomputed_ran=False), ()
+
+    from mailaudit.checks.compare import disagreements
+    from mailaudit.checks.dkim import check_dkim
+    from mailaudit.checks.dmarc import check_dmarc
+    from mailaudit.checks.spf import check_spf
+    from mailaudit.dns.budget import BudgetResolver
+
+    # One budget for the whole message: a hostile message must not make us send thousands of
+    # queries (RFC 7208 §4.6.4 bounds SPF alone; DKIM signatures and ARC sets are unbounded).
+    budgeted = BudgetResolver(resolver, options.limits.max_dns_lookups)
+    dkim, findings = check_dkim(msg, budgeted, now=options.now)
+    spf = check_spf(envelope, budgeted)
+    dmarc = check_dmarc(msg, dkim, spf, budgeted)
+    arc = None
+    if any(h.lname == "arc-seal" for h in msg.headers):
+        from mailaudit.checks.arc import check_arc
+
+        arc = check_arc(msg, budgeted)
+    recomputed: tuple[CheckResult, ...] = (*dkim, spf, dmarc)
+    report = AuthReport(
+        recomputed=recomputed,
+        recorded=recorded.results,
+        arc=arc,
+        disagreements=disagreements(recorded.results, recomputed, arc, envelope),
+        envelope=envelope,
+        recomputed_ran=True,
+    )
+    return report, tuple(findings)

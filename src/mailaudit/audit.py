@@ -1,0 +1,136 @@
+"""The whole pipeline for one message, in one place.
+
+    raw bytes ─► parse ─► recorded results ─► recompute (DKIM, SPF, DMARC, ARC) ─►
+    catalog claim + template match ─► verdict ─► AuditResult
+
+Everything here is a pure function of (message bytes, DNS answers, catalog, options): that is
+what makes it testable, replayable and parallel. The CLI and the batch driver are thin shells
+over ``audit_message`` / ``audit_item``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from mailaudit.model import (
+    AuditResult,
+    ErrorInfo,
+    Finding,
+    MessageRef,
+    RawMessage,
+    Severity,
+    SourceError,
+    Verdict,
+)
+from mailaudit.options import AuditOptions
+
+if TYPE_CHECKING:
+    from mailaudit.dns.base import Resolver
+    from mailaudit.templates.matcher import Catalog
+
+_DEFAULT_OPTIONS = AuditOptions()
+_MEMORY_REF = MessageRef("<memory>")
+
+
+class AuditTimeout(Exception):
+    """Raised inside an audit when its time budget is spent (see batch.time_budget)."""
+
+
+def audit_message(raw: bytes, *, resolver: Resolver | None = None, catalog: Catalog | None = None,
+                  options: AuditOptions = _DEFAULT_OPTIONS, ref: MessageRef = _MEMORY_REF,
+                  parent: MessageRef | None = None, truncated: bool = False) -> AuditResult:
+    """Audit one message. Never raises for anything the message contains."""
+    from mailaudit.checks import authenticate
+    from mailaudit.checks.recorded import read_recorded
+    from mailaudit.parse import parse_message
+    from mailaudit.verdict import decide
+
+    started = time.perf_counter()
+    try:
+        msg = parse_message(raw, limits=options.limits)
+        recorded = read_recorded(msg, trust_authserv_ids=options.trust_authserv_ids)
+        auth, auth_findings = authenticate(msg, recorded, resolver, options)
+        claim = match = None
+        if catalog is not None:
+            from mailaudit.templates.matcher import claim_of, match_message
+
+            claim = claim_of(msg, catalog)
+            if claim is not None and claim.kind == "address":
+                match = match_message(msg, claim.sender)
+        verdict, reason, verdict_findings = decide(claim, auth, match)
+        findings = [*msg.findings, *recorded.findings, *auth_findings]
+        if msg._body is not None:  # only when something needed the body
+            findings.extend(msg.body().findings)
+        findings.extend(_disagreement_findings(auth))
+        if truncated:
+            findings.append(Finding("limit-message-size", Severity.WARNING,
+                                    f"message truncated at {options.limits.max_message_bytes} bytes; "
+                                    "signatures over the cut part cannot verify"))
+        findings.extend(verdict_findings)
+        return AuditResult(
+            ref=ref, parent=parent, verdict=verdict, reason=reason,
+            message_id=msg.message_id, date=msg.date, from_=msg.from_, to=msg.to,
+            subject=msg.subject, auth=auth, template=match, findings=tuple(findings),
+            seconds=time.perf_counter() - started,
+        )
+    except AuditTimeout:
+        return error_result(ref, "time-budget",
+                            f"audit stopped after {options.limits.max_seconds:g} s "
+                            "(limit max_seconds); the message is left unjudged", parent=parent)
+    except RecursionError:
+        return error_result(ref, "too-deep", "message structure is nested too deeply to audit",
+                            parent=parent)
+    except MemoryError:
+        return error_result(ref, "too-large", "message needs more memory than allowed to audit",
+                            parent=parent)
+    except Exception as exc:  # noqa: BLE001 - one hostile message must not stop a batch
+        return error_result(ref, "internal-error",
+                            f"mailaudit could not audit this message ({type(exc).__name__}: {exc}); "
+                            "please report it with the message attached", parent=parent)
+
+
+def _disagreement_findings(auth: object) -> list[Finding]:
+    from mailaudit.model import AuthReport
+
+    assert isinstance(auth, AuthReport)
+    return [Finding(f"disagree-{d.method}", Severity.WARNING,
+                    f"{d.method}: recorded {d.recorded}, recomputed {d.recomputed}: {d.explanation}")
+            for d in auth.disagreements]
+
+
+def error_result(ref: MessageRef, code: str, message: str, *,
+                 parent: MessageRef | None = None) -> AuditResult:
+    return AuditResult(ref=ref, parent=parent, verdict=Verdict.ERROR, reason=message,
+                       error=ErrorInfo(code, message))
+
+
+def _attached_messages(raw: bytes, options: AuditOptions) -> list[tuple[str, bytes]]:
+    """message/rfc822 parts: a user's "report phishing" forward carries the suspect this way."""
+    if not options.expand_attachments or b"message/rfc822" not in raw[:options.limits.max_message_bytes].lower():
+        return []
+    from mailaudit.parse import parse_message
+
+    body = parse_message(raw, limits=options.limits).body()
+    return [(p.path, p.data) for p in body.messages]
+
+
+def audit_item(item: RawMessage | SourceError, *, resolver: Resolver | None,
+               catalog: Catalog | None, options: AuditOptions = _DEFAULT_OPTIONS,
+               depth: int = 0) -> list[AuditResult]:
+    """One input item, and every message attached inside it, each its own record."""
+    if isinstance(item, SourceError):
+        return [error_result(item.ref, item.code, item.message)]
+    results = [audit_message(item.data, resolver=resolver, catalog=catalog, options=options,
+                             ref=item.ref, parent=item.parent, truncated=item.truncated)]
+    if results[0].verdict is Verdict.ERROR or depth >= 3:
+        return results
+    try:
+        attached = _attached_messages(item.data, options)
+    except Exception:  # noqa: BLE001 - the parent's own record already says what went wrong
+        attached = []
+    for path, data in attached:
+        child = RawMessage(ref=item.ref.child(f"attachment={path}"), data=data, parent=item.ref)
+        results.extend(audit_item(child, resolver=resolver, catalog=catalog, options=options,
+                                  depth=depth + 1))
+    return results
