@@ -18,7 +18,15 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from mailaudit.model import AuthReport, CheckResult, Finding, Severity, TemplateMatch, Verdict
+from mailaudit.model import (
+    AuthReport,
+    CheckResult,
+    Finding,
+    Severity,
+    SlotValue,
+    TemplateMatch,
+    Verdict,
+)
 
 
 class CatalogSender(Protocol):
@@ -132,8 +140,8 @@ def decide(claim: Claim | None, auth: AuthReport, match: TemplateMatch | None
                                 f"claims to be {sender.id} by {claim.kind.replace('-', ' ')}",
                                 claim.evidence))
         return (Verdict.SPOOFED,
-                f"poses as {sender.id} ({claim.kind.replace('-', ' ')}: {claim.evidence}); "
-                f"not sent from its addresses", tuple(findings))
+                f"poses as {sender.id} ({claim.evidence}); not sent from its addresses",
+                tuple(findings))
 
     if status.state == "fail":
         return (Verdict.SPOOFED, f"uses {sender.id}'s address but {status.detail}",
@@ -144,10 +152,13 @@ def decide(claim: Claim | None, auth: AuthReport, match: TemplateMatch | None
                 (Finding("unverifiable", Severity.WARNING, status.detail),))
     if sender.dkim_domains and not _signed_by(status, sender.dkim_domains):
         want = ", ".join(sender.dkim_domains)
+        changed = [d.explanation for d in auth.disagreements if d.method == "dkim"]
+        why = f" ({changed[0]})" if changed else ""
         return (Verdict.SPOOFED,
-                f"uses {sender.id}'s address and {status.detail}, but no valid DKIM signature "
-                f"from {want}", (Finding("missing-sender-signature", Severity.HIGH,
-                                         f"expected a DKIM signature from {want}"),))
+                f"uses {sender.id}'s address, but no valid DKIM signature from {want}{why}; "
+                f"{status.detail}", (Finding("missing-sender-signature", Severity.HIGH,
+                                             f"expected a valid DKIM signature from {want}"
+                                             f"{why}"),))
 
     if match is None or match.template_id is None:
         return (Verdict.ABUSED,
@@ -159,9 +170,8 @@ def decide(claim: Claim | None, auth: AuthReport, match: TemplateMatch | None
                                 f"closest template {match.template_id} fits only "
                                 f"{match.score:.0%} of its fixed text"))
     for s in hostile_slots:
-        why = "; ".join(list(s.problems) + [f"{g.kind}: {g.value}" for g in s.signals])
         findings.append(Finding("hostile-slot", Severity.HIGH,
-                                f"slot {s.name} ({s.type}) carries {why}", s.value))
+                                f"slot {s.name} ({s.type}) holds {_slot_summary(s)}", s.value))
     for text in match.off_template:
         findings.append(Finding("off-template-text", Severity.HIGH,
                                 "text outside the template", text))
@@ -170,9 +180,32 @@ def decide(claim: Claim | None, auth: AuthReport, match: TemplateMatch | None
         findings.append(Finding(f"signal-{g.kind}", Severity.HIGH,
                                 f"{g.kind} found in {g.where}", g.value))
     if findings:
-        first = findings[0]
+        if hostile_slots:
+            what = "; ".join(f"slot {s.name}: {_kinds(s)}" for s in hostile_slots)
+        elif match.off_template or outside:
+            kinds = sorted({g.kind for g in outside})
+            what = "text outside the template" + (f" ({', '.join(kinds)})" if kinds else "")
+        else:
+            what = findings[0].message
         return (Verdict.ABUSED,
-                f"authentic {sender.id} mail carrying someone else's words: {first.message}",
+                f"authentic {sender.id} mail carrying someone else's words: {what}",
                 tuple(findings))
     return (Verdict.AUTHENTIC,
             f"{sender.id} template {match.template_id}, {status.detail}, no hostile content", ())
+
+
+def _kinds(slot: SlotValue) -> str:
+    """"phone, money, brand" or "too long" – the kinds of trouble, for the one-line reason."""
+    kinds = list(dict.fromkeys(g.kind for g in slot.signals))
+    if not slot.valid and not kinds:
+        kinds = ["does not fit its type"]
+    return ", ".join(kinds) if kinds else "hostile"
+
+
+def _slot_summary(slot: SlotValue) -> str:
+    by_kind: dict[str, list[str]] = {}
+    for g in slot.signals:
+        by_kind.setdefault(g.kind, []).append(g.value)
+    parts = [f"{kind} {', '.join(dict.fromkeys(values))}" for kind, values in by_kind.items()]
+    parts.extend(slot.problems)
+    return "; ".join(parts) or "a value that does not fit its type"

@@ -18,6 +18,7 @@ from mailaudit.errors import SnapshotError
 
 FORMAT = "mailaudit-dns/1"
 RDTYPES = ("TXT", "A", "AAAA", "MX", "PTR", "CNAME")
+MAX_CNAME_CHAIN = 16
 
 Entry = str | dict[str, list[Any]]
 
@@ -64,7 +65,24 @@ class SnapshotResolver:
 
     def _lookup(self, name: str, rdtype: str) -> list[Any]:
         key = normalise_name(name)
-        entry = self.records.get(key)
+        # A recursive resolver follows CNAME chains for us (RFC 1034 §3.6.2); replay does the
+        # same so a recorded alias answers like the live name did. A loop or an over-long chain
+        # is what a resolver reports as SERVFAIL.
+        seen: set[str] = set()
+        while True:
+            entry = self.records.get(key)
+            if not isinstance(entry, dict) or rdtype in entry or "CNAME" not in entry:
+                break
+            targets = entry["CNAME"]
+            if not targets:
+                break
+            seen.add(key)
+            key = normalise_name(str(targets[0]))
+            if key in seen or len(seen) > MAX_CNAME_CHAIN:
+                raise TempFail(normalise_name(name), rdtype, "CNAME loop or chain too long")
+        return self._answers(key, rdtype, entry)
+
+    def _answers(self, key: str, rdtype: str, entry: Entry | None) -> list[Any]:
         if entry is None:
             if self.complete:
                 raise NXDomain(key, rdtype)
@@ -75,7 +93,7 @@ class SnapshotResolver:
             raise TempFail(key, rdtype, "recorded as TIMEOUT")
         answers = entry.get(rdtype)
         if answers is None:
-            if self.complete or "CNAME" in entry:
+            if self.complete:
                 raise NoData(key, rdtype)
             raise NotCaptured(key, rdtype, f"type not in snapshot {self.origin}")
         if not answers:

@@ -251,8 +251,8 @@ def render_line(console: Console, result: AuditResult) -> None:
     line.append("  ")
     line.append(visible(result.subject or "", limit=70))
     console.print(line, overflow="ellipsis", no_wrap=True, crop=True)
-    console.print(Text("    " + visible(result.reason, limit=300), style="dim"),
-                  overflow="ellipsis", no_wrap=True, crop=True)
+    console.print(Padding(Text(visible(result.reason, limit=400), style="dim"), (0, 0, 0, 4),
+                          expand=False))
 
 
 def render_summary(console: Console, verdicts: Counter[Verdict], *, seconds: float,

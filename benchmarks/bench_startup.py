@@ -1,0 +1,102 @@
+"""Start-up cost: `mailaudit --version`, one-message `mailaudit check`, and mailauth's CLI.
+
+    python benchmarks/bench_startup.py [--runs 10] [--top 15]
+
+Each command runs ``--runs`` times as a subprocess; the table shows the median wall time. Then
+``python -X importtime`` of the one-message check lists the imports that cost the most.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _common import MAILAUTH_CLI, ensure_corpus, machine_facts, mailaudit_exe, node22, table
+
+
+def pick_message(corpus: Path) -> Path:
+    """An ARC-forwarded, DKIM-signed message: every check has work to do."""
+    with open(corpus / "manifest.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            info = json.loads(line)
+            if "arc-forwarded" in info["labels"] and "dkim-rsa2048" in info["labels"]:
+                return corpus / "eml" / f"{info['id']:06d}.eml"
+    return sorted((corpus / "eml").glob("*.eml"))[0]
+
+
+def median_wall(cmd: list[str], runs: int) -> tuple[float, int]:
+    times = []
+    rc = 0
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        rc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), rc
+
+
+def import_offenders(cmd: list[str], top: int) -> tuple[list[list[str]], list[list[str]]]:
+    """(top-level packages by cumulative time, modules by self time) from -X importtime."""
+    res = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    rows: list[tuple[int, int, str]] = []
+    for line in res.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        parts = line[len("import time:"):].split("|")
+        if len(parts) != 3:
+            continue
+        rows.append((int(parts[0]), int(parts[1]), parts[2].rstrip()))
+    top_level = sorted((r for r in rows if not r[2].startswith("  ")), key=lambda r: -r[1])
+    by_self = sorted(rows, key=lambda r: -r[0])
+    return ([[r[2].strip(), f"{r[1] / 1000:.1f}"] for r in top_level[:top]],
+            [[r[2].strip(), f"{r[0] / 1000:.1f}"] for r in by_self[:top]])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--top", type=int, default=15)
+    args = ap.parse_args(argv)
+    corpus = ensure_corpus(2_000, eml=True)
+    eml = pick_message(corpus)
+    snapshot = corpus / "dns-snapshot.json"
+    check = ["check", str(eml), "--dns-snapshot", str(snapshot), "--offline"]
+    rows: list[list[str]] = []
+    mailaudit_rows = [("mailaudit --version", [*mailaudit_exe(), "--version"]),
+                      ("mailaudit check one.eml --offline", [*mailaudit_exe(), *check])]
+    for label, cmd in mailaudit_rows:
+        wall, rc = median_wall(cmd, args.runs)
+        rows.append([label, f"{wall * 1000:.0f}", str(rc)])
+    node = node22()
+    if node is not None:
+        for label, cmd in [
+            ("node mailauth.js --version", [str(node), str(MAILAUTH_CLI), "--version"]),
+            ("node mailauth.js report one.eml --dns-cache",
+             [str(node), str(MAILAUTH_CLI), "report", str(eml), "--dns-cache",
+              str(corpus / "dns.json"), "--mta", "mx1.recv.example"]),
+        ]:
+            wall, rc = median_wall(cmd, args.runs)
+            rows.append([label, f"{wall * 1000:.0f}", str(rc)])
+    else:
+        rows.append(["mailauth CLI", "n/a", "not installed (run bench_pipeline.py first)"])
+    print(table(rows, [f"command (median of {args.runs})", "wall ms", "exit code"]))
+    print()
+    packages, modules = import_offenders(
+        [sys.executable, "-X", "importtime", "-m", "mailaudit", *check], args.top)
+    print("Top-level imports of the check path, by cumulative time:")
+    print(table(packages, ["package", "cumulative ms"]))
+    print()
+    print("Modules by self time:")
+    print(table(modules, ["module", "self ms"]))
+    print()
+    print(f"Machine: {machine_facts()}")
+    print(f"Message: {eml.name} ({eml.stat().st_size} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

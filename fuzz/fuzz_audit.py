@@ -1,0 +1,502 @@
+"""Mutation fuzzer for the whole pipeline: ``audit_message`` on hostile bytes, offline.
+
+    python fuzz/fuzz_audit.py --iterations 100000 --seed 1 [--corpus DIR] [--jobs 2]
+
+Seeds are signed and received notifications from ``mailaudit.synth`` (when the catalog has
+templates), a set of hand-built messages that exercise every header the checks read, and every
+file under ``--corpus`` (default: ../shared/corpora/mail when present). Each iteration applies
+one to four mutations and audits the result against a ``SnapshotResolver`` holding the seeds'
+keys, so DKIM, SPF, DMARC and ARC all run without a socket.
+
+A crash is an exception that escapes ``audit_message`` or a result with error code
+``internal-error``; a hang is a result with code ``time-budget``. Either is saved to
+``fuzz/crashes/<sha1>.eml`` with the traceback beside it (``.txt``) and printed. At the end the
+fuzzer prints iterations per second, crash count and the slowest message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import multiprocessing
+import os
+import random
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+CRASH_DIR = HERE / "crashes"
+DEFAULT_CORPUS = HERE.parents[1] / "shared" / "corpora" / "mail"
+MAX_SEED_BYTES = 512 * 1024  # larger corpus files are cut: size is what the huge-repeat mutator is for
+MAX_MUTANT_BYTES = 8 * 1024 * 1024
+
+CRLF = b"\r\n"
+
+HAND_SEEDS: tuple[bytes, ...] = (
+    b"Return-Path: <azure-noreply@microsoft.com>\r\n"
+    b"Received: from mx.contoso-mail.example (mx.contoso-mail.example [192.0.2.25]) by "
+    b"mbox.contoso-mail.example (Postfix) with LMTP id 1; Tue, 20 May 2025 10:00:02 +0000\r\n"
+    b"Authentication-Results: mx.contoso-mail.example; dkim=pass header.d=microsoft.com "
+    b"header.s=s1024-meo header.b=AbCd; spf=pass (domain of azure-noreply@microsoft.com "
+    b"designates 20.118.139.208 as permitted sender) smtp.mailfrom=azure-noreply@microsoft.com; "
+    b"dmarc=pass (p=REJECT) header.from=microsoft.com; arc=none\r\n"
+    b"Received-SPF: Pass (protection.outlook.com: domain of microsoft.com designates "
+    b"20.118.139.208 as permitted sender) receiver=protection.outlook.com; "
+    b"client-ip=20.118.139.208; helo=mail-nam-cu06-usw3.westus3.cloudapp.azure.com;\r\n"
+    b"X-Forefront-Antispam-Report: CIP:20.118.139.208;CTRY:US;LANG:en;SCL:1;SRV:;IPV:NLI;\r\n"
+    b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=microsoft.com; s=s1024-meo; "
+    b"t=1716199200; h=from:subject:date:message-id:to:mime-version:content-type; "
+    b"bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAAAAAA\r\n"
+    b"From: Microsoft on behalf of =?utf-8?B?Q29udG9zbyDigK4=?= "
+    b"<msonlineservicesteam@microsoftonline.com>\r\n"
+    b"To: victim@contoso-mail.example\r\nSubject: =?utf-8?Q?Your_invoice_=E2=80=94_call_?= "
+    b"+1 800 555 0100\r\nDate: Tue, 20 May 2025 10:00:00 +0000\r\n"
+    b"Message-ID: <seed1@az.westus3.microsoft.com>\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/alternative; boundary="b1"\r\n\r\n'
+    b"--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: "
+    b"quoted-printable\r\n\r\nYour organisation Contoso =E2=80=94 call +1 800 555 0100 or pay "
+    b"0.5 BTC to bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh\r\n"
+    b"--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Hello <a href=\"https://evil."
+    b"example/x\">https://portal.azure.com</a></p>\r\n--b1--\r\n",
+    b"ARC-Seal: i=1; a=rsa-sha256; cv=none; d=lists.fabrikam.example; s=arc2026; t=1; b=AAAA\r\n"
+    b"ARC-Message-Signature: i=1; a=rsa-sha256; c=relaxed/relaxed; d=lists.fabrikam.example; "
+    b"s=arc2026; h=from:to:subject; bh=AAAA; b=AAAA\r\n"
+    b"ARC-Authentication-Results: i=1; mx.lists.fabrikam.example; dkim=pass header.d=x.example\r\n"
+    b"Authentication-Results: spf=fail (sender IP is 203.0.113.45) smtp.mailfrom=x.example; "
+    b"dkim=none (message not signed) header.d=none;dmarc=fail action=oreject "
+    b"header.from=microsoft.com;compauth=fail reason=000\r\n"
+    b"From: \"Microsoft account team\" <security@mail-notify.example>\r\n"
+    b"Reply-To: <a@b.example>, \"x\" <c@d.example>\r\nSender: s@e.example\r\n"
+    b"Subject: Unusual sign-in activity\r\nDate: Mon, 19 May 2025 23:59:60 -1200\r\n"
+    b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="o"\r\n\r\n--o\r\n'
+    b"Content-Type: text/plain\r\n\r\nsee attached\r\n--o\r\nContent-Type: message/rfc822\r\n\r\n"
+    b"From: inner@microsoft.com\r\nSubject: inner\r\n\r\ninner body\r\n--o--\r\n",
+    b"From: a@b.example\r\nSubject: plain\r\n\r\nhello\r\n",
+)
+
+TOKENS: tuple[bytes, ...] = (
+    b"\r\n", b"\n", b"\r", b"\r\n\r\n", b"\x00", b"\xff", b"\xed\xa0\x80", b"=?", b"?=",
+    b"=?utf-8?B?", b"=?utf-8?Q?", b"=?x-unknown?B?////?=", b"--", b"--b1--", b";", b"=", b":",
+    b"(", b")", b"<", b">", b"\"", b"\\", b"@", b",", b"[", b"]", b"\t", b" ", "\u202e".encode(), "\u200b".encode(),
+    b"\x1b]8;;http://evil.example\x1b\\", b"\x1b[31m", b"[bold red]", b"[link=http://x]",
+    b"=3D", b"=\r\n", b"&#x202e;", b"<a href=", b"http://", b"xn--", b"d=", b"s=", b"h=",
+    b"b=", b"bh=", b"l=", b"i=", b"t=", b"x=", b"a=ed25519-sha256", b"cv=pass", b"i=99",
+    b"v=spf1", b"include:", b"redirect=", b"client-ip=", b"smtp.mailfrom=", b"header.from=",
+    b"9" * 40, b"-1", b"0x", b"1e999", b"nan", b"\xc0\x80", b"%", b"'", b"*0*=", b"boundary=",
+    b"charset=", b"Content-Type: multipart/mixed; boundary=\"z\"\r\n",
+    b"Content-Type: message/rfc822\r\n", b"Content-Transfer-Encoding: base64\r\n",
+    b"Content-Transfer-Encoding: quoted-printable\r\n",
+)
+
+HEADER_NAMES: tuple[bytes, ...] = (
+    b"From", b"To", b"Cc", b"Sender", b"Reply-To", b"Return-Path", b"Subject", b"Date",
+    b"Message-ID", b"Received", b"Authentication-Results", b"ARC-Authentication-Results",
+    b"ARC-Seal", b"ARC-Message-Signature", b"DKIM-Signature", b"Received-SPF",
+    b"X-Forefront-Antispam-Report", b"Content-Type", b"Content-Transfer-Encoding",
+    b"MIME-Version", b"X-MS-Exchange-Organization-AuthAs",
+)
+
+
+# -- mutators ---------------------------------------------------------------------------------
+
+Mutator = Callable[[random.Random, bytes, Sequence[bytes]], bytes]
+
+
+def _pos(rng: random.Random, data: bytes) -> int:
+    return rng.randint(0, len(data)) if data else 0
+
+
+def flip_bytes(rng: random.Random, data: bytes, _seeds: Sequence[bytes]) -> bytes:
+    if not data:
+        return bytes([rng.randrange(256)])
+    buf = bytearray(data)
+    for _ in range(rng.randint(1, 16)):
+        i = rng.randrange(len(buf))
+        buf[i] = rng.randrange(256) if rng.random() < 0.5 else buf[i] ^ (1 << rng.randrange(8))
+    return bytes(buf)
+
+
+def insert_token(rng: random.Random, data: bytes, _seeds: Sequence[bytes]) -> bytes:
+    out = data
+    for _ in range(rng.randint(1, 8)):
+        i = _pos(rng, out)
+        out = out[:i] + rng.choice(TOKENS) + out[i:]
+    return out
+
+
+def delete_range(rng: random.Random, data: bytes, _seeds: Sequence[bytes]) -> bytes:
+    if len(data) < 2:
+        return data
+    i = rng.randrange(len(data))
+    return data[:i] + data[i + rng.randint(1, min(256, len(data) - i)):]
+
+
+def truncate(rng: random.Random, data: bytes, _seeds: Sequence[bytes]) -> bytes:
+    return data[:_pos(rng, data)]
+
+
+def _header_block(data: bytes) -> tuple[list[bytes], bytes]:
+    """Header fields (each with its continuation lines) and the rest (blank line + body)."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        head, sep, body = data.partition(b"\n\n")
+    fields: list[bytes] = []
+    for line in head.splitlines(keepends=True):
+        if fields and line[:1] in (b" ", b"\t"):
+            fields[-1] += line
+        else:
+            fields.append(line)
+    return fields, sep + body
+
+
+def duplicate_header(rng: random.Random, data: bytes, _seeds: Sequence[bytes]) -> bytes:
+    fields, rest = _header_block(data)
+    if not fields:
+        return data
+    f = rng.choice(fields)
+    if not f.endswith(b"\n"):
+        f += CRLF
+    copies = rng.choice((1, 2, 10, 100, 1000))
+    at = rng.randint(0, len(fields))
+    return b"".join(fields[:at]) + f * copies + b"".join(fields[at:]) + rest
+
+
+def shuffle_headers(rng: random.Random, data: bytes, _seeds: Sequence[bytes]) -> bytes:
+    fields, rest = _header_block(data)
+    fields = [f if f.endswith(b"\n") else f + CRLF for f in fields]
+    rng.shuffle(fields)
+    return b"".join(fields) + rest
+
+
+def new_header(rng: random.Random, data: bytes, _seeds: Sequence[bytes]) -> bytes:
+    name = rng.choice(HEADER_NAMES)
+    value = b"".join(rng.choice(TOKENS) + bytes(rng.randrange(32, 127) for _ in range(
+        rng.randint(0, 12))) for _ in range(rng.randint(1, 12)))
+    return name + b": " + value + CRLF + data
+
+
+def splice(rng: random.Random, data: bytes, seeds: Sequence[bytes]) -> bytes:
+    other = rng.choice(seeds)
+    return data[:_pos(rng, data)] + other[_pos(rng, other):]
+
+
+def swap_body(rng: random.Random, data: bytes, seeds: Sequence[bytes]) -> bytes:
+    fields, _rest = _header_block(data)
+    _f, rest = _header_block(rng.choice(seeds))
+    return b"".join(fields) + rest
+
+
+def deep_nesting(rng: random.Random, data: bytes, _seeds: Sequence[bytes]) -> bytes:
+    depth = rng.choice((5, 60, 300, 1500))
+    kind = rng.randrange(3)
+    if kind == 0:  # multipart inside multipart
+        opens = b"".join(b'Content-Type: multipart/mixed; boundary="n%d"\r\n\r\n--n%d\r\n' % (i, i)
+                         for i in range(depth))
+        closes = b"".join(b"\r\n--n%d--\r\n" % i for i in reversed(range(depth)))
+        return b"MIME-Version: 1.0\r\n" + opens + data + closes
+    if kind == 1:  # message/rfc822 inside message/rfc822
+        out = data
+        for i in range(min(depth, 300)):
+            out = (b'From: f%d@x.example\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; '
+                   b'boundary="r%d"\r\n\r\n--r%d\r\nContent-Type: message/rfc822\r\n\r\n' % (i, i, i)
+                   + out + b"\r\n--r%d--\r\n" % i)
+        return out
+    return b"From: " + b"(" * depth + b"<a@b.example>" + b")" * rng.randrange(depth) + CRLF + data
+
+
+def encoded_word_garbage(rng: random.Random, data: bytes, _seeds: Sequence[bytes]) -> bytes:
+    charset = rng.choice((b"utf-8", b"iso-8859-1", b"x-bogus", b"utf-7", b"utf-16", b"hz",
+                          b"rot13", b"zlib_codec", b"", b"utf-8*en", b"cp1252"))
+    enc = rng.choice((b"B", b"Q", b"b", b"q", b"X", b""))
+    payload = rng.randbytes(rng.randint(0, 64))
+    if rng.random() < 0.5:
+        payload = base64.b64encode(payload)
+    word = b"=?" + charset + b"?" + enc + b"?" + payload + b"?="
+    if rng.random() < 0.3:
+        word = b"=?utf-8?B?" + base64.b64encode(word) + b"?="
+    name = rng.choice((b"Subject", b"From", b"To", b"Reply-To", b"Sender", b"Content-Type"))
+    count = rng.choice((1, 3, 50, 2000))
+    if name == b"From" or name == b"To":
+        value = b" ".join([word] * count) + b" <x@y.example>"
+    elif name == b"Content-Type":
+        value = b"text/plain; charset=" + charset + b"; name=" + word
+    else:
+        value = b" ".join([word] * count)
+    return name + b": " + value + CRLF + data
+
+
+def huge_repeat(rng: random.Random, data: bytes, _seeds: Sequence[bytes]) -> bytes:
+    if not data:
+        return data
+    i = rng.randrange(len(data))
+    piece = data[i:i + rng.randint(1, 64)]
+    times = rng.choice((100, 10_000, 200_000))
+    times = min(times, MAX_MUTANT_BYTES // max(1, len(piece)))
+    return data[:i] + piece * times + data[i:]
+
+
+def line_ends(rng: random.Random, data: bytes, _seeds: Sequence[bytes]) -> bytes:
+    choice = rng.randrange(3)
+    if choice == 0:
+        return data.replace(b"\r\n", b"\n")
+    if choice == 1:
+        return data.replace(b"\r\n", b"\r")
+    return data.replace(b"\n", b"\r\n")
+
+
+def attach_as_rfc822(rng: random.Random, data: bytes, seeds: Sequence[bytes]) -> bytes:
+    outer = rng.choice(seeds)
+    fields, _rest = _header_block(outer)
+    fields = [f for f in fields if not f.lower().startswith((b"content-type", b"mime-version"))]
+    return (b"".join(f if f.endswith(b"\n") else f + CRLF for f in fields)
+            + b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="fw"\r\n\r\n'
+            b"--fw\r\nContent-Type: text/plain\r\n\r\nphish report\r\n--fw\r\n"
+            b"Content-Type: message/rfc822\r\n\r\n" + data + b"\r\n--fw--\r\n")
+
+
+MUTATORS: tuple[Mutator, ...] = (
+    flip_bytes, flip_bytes, insert_token, insert_token, insert_token, delete_range, truncate,
+    duplicate_header, shuffle_headers, new_header, new_header, splice, swap_body, deep_nesting,
+    encoded_word_garbage, encoded_word_garbage, huge_repeat, line_ends, attach_as_rfc822,
+)
+
+
+def mutate(rng: random.Random, data: bytes, seeds: Sequence[bytes]) -> bytes:
+    for _ in range(rng.randint(1, 4)):
+        data = rng.choice(MUTATORS)(rng, data, seeds)
+        if len(data) > MAX_MUTANT_BYTES:
+            data = data[:MAX_MUTANT_BYTES]
+    return data
+
+
+# -- seeds ------------------------------------------------------------------------------------
+
+@dataclass
+class SeedSet:
+    messages: list[bytes]
+    records: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def synth_seeds(rng: random.Random) -> SeedSet:
+    """Signed, received notifications for every catalog template (genuine and abused), with
+    the snapshot records that verify them. Empty when the generator is not usable."""
+    out = SeedSet([])
+    try:
+        from datetime import UTC, datetime
+
+        from mailaudit.synth.build import Mailbox
+        from mailaudit.synth.notify import Notification, open_workshop, send_notification
+
+        shop = open_workshop(None)
+        out.records = dict(shop.records)
+        when = datetime(2025, 5, 20, 10, 0, tzinfo=UTC)
+        for sender in shop.catalog.senders:
+            for template in sender.templates:
+                for values in (*template.examples[:1], *(
+                        {**(template.examples[0] if template.examples else {}),
+                         **{s: "Call +1 800 555 0100 \u202e" for s in template.slots}},)):
+                    try:
+                        n = Notification(template.id, values, Mailbox("Victim", "v@contoso-mail.example"), when)
+                        out.messages.append(send_notification(shop, n, rng))
+                    except Exception as exc:  # a seed we cannot build is skipped
+                        out.notes.append(f"synth {template.id}: {type(exc).__name__}: {exc}")
+    except Exception as exc:
+        out.notes.append(f"synth unavailable: {type(exc).__name__}: {exc}")
+    return out
+
+
+def corpus_seeds(dirs: Sequence[Path]) -> list[bytes]:
+    seeds: list[bytes] = []
+    for d in dirs:
+        if not d.is_dir():
+            continue
+        for p in sorted(d.rglob("*")):
+            if p.is_file() and not p.is_symlink() and p.suffix not in (".json", ".rtf"):
+                try:
+                    with p.open("rb") as fh:
+                        data = fh.read(MAX_SEED_BYTES)
+                except OSError:
+                    continue
+                if data.startswith(b"From ") and b"\nFrom " in data:
+                    # mbox: each message is its own seed
+                    seeds.extend(m for m in data.split(b"\nFrom ")[:200] if m)
+                elif data:
+                    seeds.append(data)
+    return seeds
+
+
+def build_seeds(corpus: Sequence[Path], seed: int) -> SeedSet:
+    rng = random.Random(seed)
+    seeds = synth_seeds(rng)
+    seeds.messages.extend(HAND_SEEDS)
+    seeds.messages.extend(corpus_seeds(corpus))
+    return seeds
+
+
+# -- running ----------------------------------------------------------------------------------
+
+@dataclass
+class Stats:
+    iterations: int = 0
+    crashes: int = 0
+    hangs: int = 0
+    errors: dict[str, int] = field(default_factory=dict)  # error code -> count (not crashes)
+    worst_seconds: float = 0.0
+    worst_size: int = 0
+    worst_sha1: str = ""
+    seconds: float = 0.0
+    crash_files: list[str] = field(default_factory=list)
+
+    def merge(self, other: Stats) -> None:
+        self.iterations += other.iterations
+        self.crashes += other.crashes
+        self.hangs += other.hangs
+        for k, v in other.errors.items():
+            self.errors[k] = self.errors.get(k, 0) + v
+        if other.worst_seconds > self.worst_seconds:
+            self.worst_seconds, self.worst_size = other.worst_seconds, other.worst_size
+            self.worst_sha1 = other.worst_sha1
+        self.seconds = max(self.seconds, other.seconds)
+        self.crash_files.extend(other.crash_files)
+
+
+def triage(raw: bytes, resolver: Any, catalog: Any) -> str:
+    """Run the pipeline's stages without audit_message's safety net, to get the traceback."""
+    from mailaudit.checks.recorded import read_recorded
+
+    from mailaudit.checks import authenticate
+    from mailaudit.options import AuditOptions
+    from mailaudit.parse import parse_message
+    from mailaudit.templates.matcher import claim_of, match_message
+    from mailaudit.verdict import decide
+
+    options = AuditOptions()
+    try:
+        msg = parse_message(raw, limits=options.limits)
+        recorded = read_recorded(msg, trust_authserv_ids=())
+        auth, _f = authenticate(msg, recorded, resolver, options)
+        claim = claim_of(msg, catalog)
+        match = match_message(msg, claim.sender) if claim is not None and claim.kind == "address" else None
+        decide(claim, auth, match)
+        msg.body()
+        from mailaudit.audit import _attached_messages
+
+        _attached_messages(raw, options)
+    except Exception:
+        return traceback.format_exc()
+    return "(stages ran without raising; the error came from audit_message itself)"
+
+
+def save_crash(raw: bytes, what: str, detail: str) -> Path:
+    CRASH_DIR.mkdir(exist_ok=True)
+    sha = hashlib.sha1(raw).hexdigest()
+    path = CRASH_DIR / f"{sha}.eml"
+    path.write_bytes(raw)
+    (CRASH_DIR / f"{sha}.txt").write_text(f"{what}\n\n{detail}\n", encoding="utf-8")
+    return path
+
+
+def run_worker(args: tuple[int, int, list[bytes], dict[str, Any], float, bool]) -> Stats:
+    iterations, seed, seeds, records, max_seconds, quiet = args
+    from mailaudit.audit import audit_message
+    from mailaudit.batch import time_budget
+    from mailaudit.dns.snapshot import SnapshotResolver
+    from mailaudit.options import AuditOptions, Limits
+    from mailaudit.templates.matcher import load_catalog
+
+    resolver = SnapshotResolver(records, origin="fuzz")
+    catalog = load_catalog()
+    options = AuditOptions(limits=Limits(max_seconds=max_seconds))
+    rng = random.Random(seed)
+    stats = Stats()
+    started = time.perf_counter()
+    for n in range(iterations):
+        raw = mutate(rng, rng.choice(seeds), seeds)
+        t0 = time.perf_counter()
+        what = detail = ""
+        try:
+            with time_budget(max_seconds):
+                result = audit_message(raw, resolver=resolver, catalog=catalog, options=options)
+            if result.error is not None:
+                code = result.error.code
+                if code == "internal-error":
+                    what, detail = f"internal-error: {result.error.message}", triage(raw, resolver, catalog)
+                elif code == "time-budget":
+                    stats.hangs += 1
+                    what, detail = "time-budget", f"over {max_seconds} s"
+                else:
+                    stats.errors[code] = stats.errors.get(code, 0) + 1
+        except Exception:  # the whole point: nothing may escape audit_message
+            what, detail = "exception escaped audit_message", traceback.format_exc()
+        elapsed = time.perf_counter() - t0
+        stats.iterations += 1
+        if elapsed > stats.worst_seconds:
+            stats.worst_seconds, stats.worst_size = elapsed, len(raw)
+            stats.worst_sha1 = hashlib.sha1(raw).hexdigest()
+        if what:
+            stats.crashes += what != "time-budget"
+            path = save_crash(raw, what, detail)
+            stats.crash_files.append(str(path))
+            if not quiet:
+                print(f"CRASH #{n} seed={seed}: {what}\n{detail}\nsaved {path}", file=sys.stderr)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    ap.add_argument("--iterations", type=int, default=10_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--corpus", type=Path, action="append", default=[],
+                    help="extra seed directory (repeatable); default ../shared/corpora/mail")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes")
+    ap.add_argument("--max-seconds", type=float, default=30.0,
+                    help="per-message budget; a message that takes longer is a hang")
+    ap.add_argument("--quiet", action="store_true", help="do not print each crash")
+    args = ap.parse_args(argv)
+
+    corpus = args.corpus or ([DEFAULT_CORPUS] if DEFAULT_CORPUS.is_dir() else [])
+    t0 = time.perf_counter()
+    seeds = build_seeds(corpus, args.seed)
+    for note in seeds.notes[:10]:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"{len(seeds.messages)} seeds ({len(seeds.records)} DNS names) in "
+          f"{time.perf_counter() - t0:.1f} s; corpus: {', '.join(map(str, corpus)) or 'none'}",
+          file=sys.stderr)
+
+    jobs = max(1, args.jobs)
+    share = [args.iterations // jobs + (i < args.iterations % jobs) for i in range(jobs)]
+    work = [(share[i], args.seed * 1000 + i, seeds.messages, seeds.records, args.max_seconds,
+             args.quiet) for i in range(jobs)]
+    started = time.perf_counter()
+    total = Stats()
+    if jobs == 1:
+        total.merge(run_worker(work[0]))
+    else:
+        ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        with ctx.Pool(jobs) as pool:
+            for s in pool.imap_unordered(run_worker, work):
+                total.merge(s)
+    wall = time.perf_counter() - started
+    print(f"iterations: {total.iterations}  wall: {wall:.1f} s  "
+          f"rate: {total.iterations / wall if wall else 0:,.0f}/s ({jobs} job(s))")
+    print(f"crashes: {total.crashes}  hangs (time-budget): {total.hangs}")
+    print(f"worst per-message time: {total.worst_seconds:.3f} s ({total.worst_size:,} bytes, "
+          f"sha1 {total.worst_sha1})")
+    if total.errors:
+        print("error records (not crashes): " + ", ".join(
+            f"{k}={v}" for k, v in sorted(total.errors.items())))
+    for f in sorted(set(total.crash_files)):
+        print(f"saved: {f}")
+    return 1 if total.crashes or total.hangs else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

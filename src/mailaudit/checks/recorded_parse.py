@@ -1,0 +1,278 @@
+"""Tolerant readers for Authentication-Results (RFC 8601), ARC-Authentication-Results (RFC 8617
+§4.1.1) and Received-SPF (RFC 7208 §9.1).
+
+Hand-written for every header, not ``authres`` with a fallback: authres raises on the shapes
+Exchange Online writes (no authserv-id; the authserv-id repeated after each result; IPv6 values
+unquoted), drops properties that are not ``ptype.property`` (``action=none``, Microsoft's
+``compauth ... reason=``), and ignores comments, where Microsoft puts the sender IP. One parser
+for all of them gives every header the same semantics. It is one linear pass over the value: a
+tokenizer with a depth counter for nested comments, then a loop over tokens. Anything it has to
+read leniently is listed in ``problems``; it never raises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mailaudit.model import CheckResult, PropValue
+
+_MAX_LEN = 64 * 1024
+_MAX_RESULTS = 200
+
+# Token kinds.
+WORD, QUOTED, COMMENT, SEMI, EQ = range(5)
+Token = tuple[int, str, bool]  # (kind, text, preceded by whitespace)
+
+# Methods in the IANA registry and common private ones: a bare "<method>=" after a result
+# without a ";" in between starts a new result (seen from broken milters).
+KNOWN_METHODS = frozenset({
+    "auth", "dkim", "domainkeys", "sender-id", "senderid", "spf", "iprev", "dkim-adsp", "vbr",
+    "dmarc", "rrvs", "smime", "arc", "dkim-atps", "bimi", "compauth", "dnswl", "x-tls",
+})
+# RFC 2045 tspecials that cannot appear in an unquoted value. "/" and "=" are left out (they are
+# in base64 header.b values everybody writes unquoted), "@" too (RFC 8601 local-part@domain).
+_NOT_IN_TOKEN = frozenset('()<>,;:\\"[]?')
+_SPF_RESULTS = frozenset({"pass", "fail", "softfail", "neutral", "none", "temperror",
+                          "permerror", "error", "unknown"})
+
+
+def tokenize(value: str) -> list[Token]:
+    out: list[Token] = []
+    i, n = 0, len(value)
+    space = True
+    while i < n:
+        c = value[i]
+        if c in " \t\r\n":
+            space = True
+            i += 1
+            continue
+        if c == "(":
+            depth, buf = 1, []
+            i += 1
+            while i < n:
+                ch = value[i]
+                if ch == "\\" and i + 1 < n:
+                    buf.append(value[i + 1])
+                    i += 2
+                    continue
+                if ch == "(":
+                    depth += 1
+                elif ch == ")":
+                    depth -= 1
+                    if not depth:
+                        break
+                buf.append(ch)
+                i += 1
+            i += 1
+            out.append((COMMENT, " ".join("".join(buf).split()), space))
+            space = True
+            continue
+        if c == '"':
+            buf = []
+            i += 1
+            while i < n and value[i] != '"':
+                if value[i] == "\\" and i + 1 < n:
+                    i += 1
+                buf.append(value[i])
+                i += 1
+            i += 1
+            out.append((QUOTED, "".join(buf), space))
+        elif c == ";":
+            out.append((SEMI, c, space))
+            i += 1
+        elif c == "=":
+            out.append((EQ, c, space))
+            i += 1
+        else:
+            start = i
+            while i < n and value[i] not in ' \t\r\n;=()"':
+                i += 1
+            out.append((WORD, value[start:i], space))
+        space = False
+    return out
+
+
+def _segments(tokens: list[Token]) -> list[list[Token]]:
+    segs: list[list[Token]] = [[]]
+    for tok in tokens:
+        if tok[0] == SEMI:
+            segs.append([])
+        else:
+            segs[-1].append(tok)
+    return segs
+
+
+def _value(seg: list[Token], i: int) -> tuple[str, bool, int]:
+    """(value, was quoted, next index) after a key's "="."""
+    if i < len(seg) and seg[i][0] == QUOTED:
+        if i + 1 < len(seg) and seg[i + 1][0] == WORD and not seg[i + 1][2]:
+            # Quoted local-part: "first last"@example.com (RFC 8601 §2.3 pvalue).
+            return f'"{seg[i][1]}"{seg[i + 1][1]}', True, i + 2
+        return seg[i][1], True, i + 1
+    parts: list[str] = []
+    while i < len(seg) and seg[i][0] in (WORD, EQ) and (not parts or not seg[i][2]):
+        if not parts and seg[i][0] == EQ and seg[i][2]:
+            break
+        parts.append(seg[i][1])
+        i += 1
+    return "".join(parts), False, i
+
+
+@dataclass(slots=True)
+class _Building:
+    method: str
+    result: str
+    reason: str = ""
+    props: dict[str, PropValue] | None = None
+    comments: list[str] | None = None
+
+    def finish(self) -> CheckResult:
+        props = self.props or {}
+        if self.comments:
+            props["comment"] = "; ".join(self.comments)[:1000]
+        return CheckResult(self.method, self.result, self.reason, props)
+
+
+def _pairs(seg: list[Token], problems: list[str]) -> list[tuple[str, str, bool] | str]:
+    """A segment as key=value pairs (key, value, quoted) and comments (bare str)."""
+    out: list[tuple[str, str, bool] | str] = []
+    i, n = 0, len(seg)
+    while i < n:
+        kind, text, _ = seg[i]
+        if kind == COMMENT:
+            out.append(text)
+            i += 1
+        elif kind == WORD and i + 1 < n and seg[i + 1][0] == EQ:
+            value, quoted, i = _value(seg, i + 2)
+            out.append((text, value, quoted))
+        elif kind == WORD:
+            out.append(("", text, False))
+            i += 1
+        else:
+            problems.append(f"stray {text!r}")
+            i += 1
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedResults:
+    authserv_id: str | None  # None: Exchange Online's id-less form
+    version: str
+    results: tuple[CheckResult, ...]
+    problems: tuple[str, ...]
+
+
+def parse_authentication_results(value: str) -> ParsedResults:
+    """Read one Authentication-Results value (without the field name). Never raises."""
+    problems: list[str] = []
+    if len(value) > _MAX_LEN:
+        problems.append(f"value truncated at {_MAX_LEN} characters")
+        value = value[:_MAX_LEN]
+    segs = _segments(tokenize(value))
+    head = segs[0]
+    authserv_id: str | None = None
+    version = ""
+    if any(t[0] == EQ for t in head):
+        # Exchange Online starts with the first result: no authserv-id at all.
+        start = 0
+    else:
+        words = [t[1] for t in head if t[0] in (WORD, QUOTED)]
+        if not words:
+            problems.append("missing authserv-id")
+            authserv_id = ""
+        else:
+            authserv_id = words[0]
+            rest = words[1:]
+            if rest and rest[0].isdigit():
+                version = rest.pop(0)
+            if rest and rest != ["none"]:
+                problems.append(f"unexpected text after authserv-id: {' '.join(rest)[:80]!r}")
+        start = 1
+
+    results: list[CheckResult] = []
+    current: _Building | None = None
+    for seg in segs[start:]:
+        if current is not None:
+            results.append(current.finish())
+            current = None
+        for item in _pairs(seg, problems):
+            if isinstance(item, str):
+                if current is not None:
+                    current.comments = [*(current.comments or []), item]
+                continue
+            key, val, quoted = item
+            lkey = key.lower()
+            if not key:
+                low = val.lower()
+                if low == "none" and current is None:
+                    continue  # RFC 8601 no-result
+                if authserv_id is not None and low == authserv_id.lower() and current is None:
+                    # Exchange/Hotmail repeat the authserv-id after each result.
+                    problems.append("authserv-id repeated inside the header (Exchange form)")
+                    continue
+                problems.append(f"stray word {val[:80]!r}")
+                continue
+            if current is None or (lkey in KNOWN_METHODS and "." not in lkey):
+                if current is not None:
+                    problems.append(f"missing ';' before {key[:40]!r}")
+                    results.append(current.finish())
+                if len(results) >= _MAX_RESULTS:
+                    problems.append(f"results truncated at {_MAX_RESULTS}")
+                    break
+                method = lkey.split("/", 1)[0].strip()
+                current = _Building(method=method, result=val.lower().strip())
+                if not val:
+                    problems.append(f"{method}: empty result")
+                continue
+            if lkey == "reason" and not current.reason:
+                current.reason = val
+                continue
+            if not quoted and any(c in _NOT_IN_TOKEN for c in val):
+                problems.append(f"{key[:40]}: value {val[:60]!r} is not a token; read as written")
+            if current.props is None:
+                current.props = {}
+            current.props.setdefault(lkey, val)
+    if current is not None:
+        results.append(current.finish())
+    return ParsedResults(authserv_id, version, tuple(results), tuple(dict.fromkeys(problems)))
+
+
+def split_arc_instance(value: str) -> tuple[str, str]:
+    """ARC-Authentication-Results: ("N", rest) with the leading ``i=N;`` tag removed."""
+    semi = value.find(";")
+    if semi < 0:
+        return "", value
+    head = value[:semi].strip()
+    if head[:2].lower() == "i=" or (head[:1].lower() == "i" and "=" in head):
+        return head.split("=", 1)[1].strip(), value[semi + 1:]
+    return "", value
+
+
+def parse_received_spf(value: str) -> tuple[CheckResult, list[str]]:
+    """Received-SPF (RFC 7208 §9.1): result word, optional comment, key=value list."""
+    problems: list[str] = []
+    tokens = tokenize(value[:_MAX_LEN])
+    result = ""
+    props: dict[str, PropValue] = {}
+    comments: list[str] = []
+    flat: list[Token] = [t for t in tokens if t[0] != SEMI]
+    i = 0
+    if flat and flat[0][0] == WORD and (len(flat) < 2 or flat[1][0] != EQ):
+        result = flat[0][1].lower()
+        i = 1
+    if result not in _SPF_RESULTS:
+        problems.append(f"unknown SPF result {result[:40]!r}")
+    for item in _pairs(flat[i:], problems):
+        if isinstance(item, str):
+            comments.append(item)
+        elif item[0]:
+            props.setdefault(item[0].lower(), item[1])
+        else:
+            problems.append(f"stray word {item[1][:80]!r}")
+    if "envelope-from" in props:
+        props["smtp.mailfrom"] = props["envelope-from"]
+    if "helo" in props:
+        props["smtp.helo"] = props["helo"]
+    if comments:
+        props["comment"] = "; ".join(comments)[:1000]
+    return CheckResult("spf", result or "none", "", props), problems

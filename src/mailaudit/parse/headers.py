@@ -1,0 +1,130 @@
+"""Split the header block of a message into fields, keeping each field's exact bytes.
+
+Hand-written rather than ``email.parser``: DKIM canonicalisation needs every field's raw bytes
+(the stdlib re-folds and loses them), and a splitter over ``bytes.split`` runs at C speed while
+the stdlib feed parser costs tens of microseconds per header. Linear in the message size.
+"""
+
+from __future__ import annotations
+
+from mailaudit.model import Finding, Severity
+from mailaudit.options import Limits
+from mailaudit.parse.message import Header
+
+_WSP = (32, 9)  # a line starting with SP or HTAB continues the field (RFC 5322 §2.2.3)
+
+_DEFAULT_LIMITS = Limits()
+
+
+def header_block_end(raw: bytes, start: int) -> tuple[int, int]:
+    """(end of the header block, start of the body). The block ends at the first empty line,
+    CRLF or LF; a message without one is all headers and has an empty body."""
+    if raw.startswith(b"\n", start):
+        return start, start + 1
+    if raw.startswith(b"\r\n", start):
+        return start, start + 2
+    lf = raw.find(b"\n\n", start)
+    crlf = raw.find(b"\n\r\n", start)
+    if lf < 0 and crlf < 0:
+        return len(raw), len(raw)
+    if crlf < 0 or 0 <= lf < crlf:
+        return lf + 1, lf + 2
+    return crlf + 1, crlf + 3
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("ascii")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "replace")
+
+
+def split_headers(raw: bytes, *, limits: Limits = _DEFAULT_LIMITS
+                  ) -> tuple[tuple[Header, ...], int, list[Finding]]:
+    """Return (headers top first, body offset, findings)."""
+    findings: list[Finding] = []
+    start = 0
+    if raw.startswith(b"From "):
+        # An mbox envelope line is not a header (RFC 4155); skip it but keep offsets into raw.
+        nl = raw.find(b"\n")
+        start = len(raw) if nl < 0 else nl + 1
+    if b"\n" not in raw and b"\r" in raw:
+        findings.append(Finding("bare-cr", Severity.WARNING,
+                                "message uses bare CR line ends; read as one header line"))
+    end, body_offset = header_block_end(raw, start)
+    lines = raw[start:end].split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+
+    headers: list[Header] = []
+    max_bytes = limits.max_header_bytes
+    # Current field being collected: list of raw lines (each without its LF, CR kept).
+    cur: list[bytes] = []
+    cur_len = 0
+    cur_trimmed = False
+    no_colon = 0
+    no_colon_first = b""
+    dropped = 0
+
+    def flush() -> None:
+        nonlocal cur, cur_len, cur_trimmed, dropped
+        if not cur:
+            return
+        if len(headers) >= limits.max_headers:
+            dropped += 1
+            cur, cur_len, cur_trimmed = [], 0, False
+            return
+        raw_field = b"\n".join(cur)
+        if raw_field.endswith(b"\r"):
+            raw_field = raw_field[:-1]
+        colon = raw_field.find(b":")
+        name = raw_field[:colon].rstrip(b" \t").decode("ascii", "replace")
+        # Unfolding removes the line breaks only, not the whitespace after them (§2.2.3).
+        value_bytes = raw_field[colon + 1:].replace(b"\r\n", b"").replace(b"\n", b"")
+        value = _decode(value_bytes).strip(" \t\r")
+        if cur_trimmed:
+            findings.append(Finding(
+                "limit-header-bytes", Severity.WARNING,
+                f"header {name[:60]!r} truncated at {max_bytes} bytes (limit max_header_bytes)"))
+        headers.append(Header(name, name.lower(), value, raw_field))
+        cur, cur_len, cur_trimmed = [], 0, False
+
+    for line in lines:
+        if line[:1] and line[0] in _WSP:
+            if not cur:
+                no_colon += 1
+                no_colon_first = no_colon_first or line
+                continue
+            if cur_len + len(line) > max_bytes:
+                if not cur_trimmed:
+                    cur.append(line[: max(0, max_bytes - cur_len)])
+                    cur_trimmed = True
+                continue
+            cur.append(line)
+            cur_len += len(line) + 1
+            continue
+        flush()
+        colon = line.find(b":")
+        name = line[:colon].rstrip(b" \t") if colon > 0 else b""
+        if not name or b" " in name or b"\t" in name:
+            no_colon += 1
+            no_colon_first = no_colon_first or line
+            continue
+        if len(line) > max_bytes:
+            line = line[:max_bytes]
+            cur_trimmed = True
+        cur = [line]
+        cur_len = len(line)
+    flush()
+
+    if no_colon:
+        findings.append(Finding(
+            "header-malformed", Severity.WARNING,
+            f"{no_colon} header line(s) without a field name skipped",
+            evidence=_decode(no_colon_first[:200])))
+    if dropped:
+        findings.append(Finding(
+            "limit-headers", Severity.WARNING,
+            f"headers truncated at {limits.max_headers} fields (limit max_headers); "
+            f"{dropped} more ignored"))
+    return tuple(headers), body_offset, findings

@@ -1,0 +1,156 @@
+"""Received trace fields (RFC 5321 §4.4) as written by real MTAs, read in one pass.
+
+The RFC grammar is rarely followed exactly: Exchange puts the client IP in parentheses without
+brackets, Exim writes ``(helo=...)``, qmail writes ``(HELO x)`` and ``invoked from network``
+comments, Gmail's internal hops have only ``by <IPv6>``. So this tokenizer splits words and
+comments at top level, then reads the clauses by keyword; nothing here can backtrack.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from email.utils import parsedate_to_datetime
+
+from mailaudit.model import ReceivedHop
+
+_KEYWORDS = frozenset({"from", "by", "via", "with", "id", "for"})
+_MAX_LEN = 8 * 1024  # a Received field longer than this is garbage; its tail is ignored
+_IP_STRIP = "[]()<>;,."
+
+
+def _split(text: str) -> list[tuple[str, bool]]:
+    """Top-level words and comments: (text, is_comment). Nested comments are one token."""
+    out: list[tuple[str, bool]] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c in " \t\r\n":
+            i += 1
+        elif c == "(":
+            depth, start = 1, i + 1
+            i += 1
+            while i < n and depth:
+                ch = text[i]
+                if ch == "\\":
+                    i += 1
+                elif ch == "(":
+                    depth += 1
+                elif ch == ")":
+                    depth -= 1
+                i += 1
+            out.append((text[start:i - 1 if not depth else i], True))
+        else:
+            start = i
+            while i < n and text[i] not in " \t\r\n(":
+                i += 1
+            out.append((text[start:i], False))
+    return out
+
+
+def ip_literal(token: str) -> str | None:
+    """The IP address in ``token`` ("[1.2.3.4]", "[IPv6:2001:db8::1]", "(10.0.0.1)", ...),
+    normalised by ``ipaddress``, or None."""
+    t = token.strip(_IP_STRIP)
+    if t[:5].lower() == "ipv6:":
+        t = t[5:]
+    if not t or len(t) > 45 or not (":" in t or "." in t):
+        return None
+    if "%" in t:  # zone index (fe80::1%eth0) is not a routable sender address
+        t = t.split("%", 1)[0]
+    try:
+        return str(ipaddress.ip_address(t))
+    except ValueError:
+        return None
+
+
+def _split_date(text: str) -> tuple[str, str]:
+    """(clauses, date): the date follows the last ";" outside comments (RFC 5321 §4.4)."""
+    depth = 0
+    last = -1
+    for i, c in enumerate(text):
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth = max(0, depth - 1)
+        elif c == ";" and depth == 0:
+            last = i
+    if last < 0:
+        return text, ""
+    return text[:last], text[last + 1:].strip()
+
+
+def to_iso_date(text: str) -> str | None:
+    """RFC 5322 date to ISO 8601, or None when it does not parse."""
+    if not text or len(text) > 200:
+        return None
+    try:
+        return parsedate_to_datetime(text).isoformat()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _from_ip(words: list[tuple[str, bool]]) -> str | None:
+    # Prefer a bracketed literal (the receiver's own record of the peer address) over anything
+    # parenthesised (Exchange's "(2603:10b6:...)" form) or the HELO argument.
+    loose: str | None = None
+    for text, is_comment in words:
+        parts = text.split() if is_comment else [text]
+        for part in parts:
+            if "[" in part:
+                inner = part[part.find("[") + 1:]
+                ip = ip_literal(inner.split("]", 1)[0])
+                if ip is not None:
+                    return ip
+            elif is_comment and loose is None:
+                ip = ip_literal(part)
+                if ip is not None:
+                    loose = ip
+    return loose
+
+
+def _from_host(words: list[tuple[str, bool]]) -> str | None:
+    if not words or words[0][1]:
+        return None
+    first = words[0][0]
+    if first.lower() == "unknown" or ip_literal(first) is not None or first.startswith("["):
+        # qmail "(HELO x)", Exim "(helo=x)": the name the client gave.
+        for text, is_comment in words[1:]:
+            if not is_comment:
+                continue
+            low = text.lower()
+            for key in ("helo=", "helo "):
+                k = low.find(key)
+                if k >= 0:
+                    name = text[k + 5:].split()[0].strip("[]()") if text[k + 5:].split() else ""
+                    if name:
+                        return name
+    return first
+
+
+def parse_received(value: str, index: int) -> ReceivedHop:
+    """Read one Received field. Unrecognised parts are left None; never raises."""
+    text = value[:_MAX_LEN]
+    clauses, date = _split_date(text)
+    current: str | None = None
+    found: dict[str, list[tuple[str, bool]]] = {}
+    for word, is_comment in _split(clauses):
+        if not is_comment and word.lower() in _KEYWORDS and word.lower() not in found:
+            current = word.lower()
+            found[current] = []
+        elif current is not None:
+            found[current].append((word, is_comment))
+    frm = found.get("from", [])
+    by = found.get("by", [])
+    with_words = [w for w, c in found.get("with", []) if not c]
+    id_words = [w for w, c in found.get("id", []) if not c]
+    by_host = by[0][0] if by and not by[0][1] else None
+    return ReceivedHop(
+        index=index,
+        from_host=_from_host(frm),
+        from_ip=_from_ip(frm),
+        by_host=by_host,
+        protocol=" ".join(with_words) or None,
+        id=id_words[0] if id_words else None,
+        timestamp=to_iso_date(date),
+        raw=value,
+    )

@@ -1,0 +1,248 @@
+"""mbox files (mboxo and mboxrd, LF or CRLF), read as a stream of chunks.
+
+A message starts at a line beginning ``From `` that is the first line of the file or follows a
+blank line (the separator rule every mbox writer keeps, mbox(5)). Past the first line, the
+From_ line must also carry a time of day (``hh:mm``), as every writer's ctime/asctime date
+does; that keeps body prose such as "From here on..." after a blank line, which mboxo does not
+escape, from splitting a message (mutt's ``is_from`` applies the same idea, more strictly).
+
+The From_ line and the blank line before the next one are not part of the message. mboxrd
+quoting is undone: one ``>`` is removed from every line matching ``^>+From `` (for mboxo files
+this also restores the ``From `` lines the writer escaped; an original ``>From `` is
+indistinguishable there).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator, Iterable, Iterator
+from typing import BinaryIO
+
+from mailaudit.model import MessageRef, RawMessage, SourceError
+from mailaudit.options import Limits
+from mailaudit.sources.sniff import open_readonly, os_error, read_head, source_error
+
+CHUNK_BYTES = 1 << 20
+# A line this long cannot be a From_ line; it is passed through as body text so that a file
+# without line ends cannot make us buffer it whole.
+_MAX_LINE = 1 << 20
+_TIME_OF_DAY = re.compile(rb"\d:\d\d")
+_RD_QUOTED = re.compile(rb"^>(>*From )", re.MULTILINE)
+
+Item = RawMessage | SourceError
+
+
+def detect(path: str) -> bool:
+    """The file's first line starts with ``From `` (by content, never by name)."""
+    try:
+        with open_readonly(path) as stream:
+            return read_head(stream, 5) == b"From "
+    except OSError:
+        return False
+
+
+def iter_mbox(path: str, *, limits: Limits) -> Iterator[Item]:
+    try:
+        with open_readonly(path) as stream:
+            head = read_head(stream)
+            if not head:
+                yield source_error(path, "empty", "the file is empty; there is no message to audit")
+                return
+            yield from split_mbox(file_chunks(head, stream), path=path, limits=limits)
+    except OSError as exc:
+        yield os_error(path, exc, listed=True)
+
+
+def file_chunks(head: bytes, stream: BinaryIO) -> Iterator[bytes]:
+    """``head`` (already read) followed by the rest of ``stream`` in chunks."""
+    yield head
+    while chunk := stream.read(CHUNK_BYTES):
+        yield chunk
+
+
+def split_mbox(chunks: Iterable[bytes], *, path: str, limits: Limits) -> Iterator[Item]:
+    """Split an mbox, given as consecutive byte chunks from offset 0, into messages."""
+    splitter = _Splitter(path, limits.max_message_bytes)
+    carry = b""
+    for chunk in chunks:
+        if not chunk:
+            continue
+        data = carry + chunk if carry else chunk
+        end = data.rfind(b"\n") + 1
+        if end == 0:
+            if len(data) <= _MAX_LINE:
+                carry = data
+                continue
+            splitter.pass_through(data)
+            carry = b""
+            continue
+        yield from splitter.scan(data, end)
+        carry = data[end:]
+    if carry:
+        yield from splitter.scan(carry, len(carry))
+    yield from splitter.close()
+
+
+class _Message:
+    """One message being collected; keeps at most ``cap`` bytes and counts the rest away."""
+
+    __slots__ = ("cap", "cut", "offset", "parts", "size", "unfinished_from_line")
+
+    def __init__(self, offset: int, cap: int) -> None:
+        self.offset = offset
+        self.cap = cap
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.cut = False
+        self.unfinished_from_line = False
+
+    def add(self, piece: bytes) -> None:
+        if self.cut or not piece:
+            return
+        room = self.cap - self.size
+        if len(piece) > room:
+            piece = piece[:room]
+            self.cut = True
+        self.parts.append(piece)
+        self.size += len(piece)
+
+    def trim(self, count: int) -> None:
+        """Drop the last ``count`` bytes (the separator's blank line)."""
+        if self.cut:
+            return
+        while count > 0 and self.parts:
+            last = self.parts.pop()
+            keep = max(0, len(last) - count)
+            count -= len(last) - keep
+            self.size -= len(last) - keep
+            if keep:
+                self.parts.append(last[:keep])
+
+    def ends_with_blank_line(self) -> int:
+        """Length of a trailing blank line ("\\n" or "\\r\\n") after the last line end, else 0."""
+        tail = b"".join(self.parts[-4:])[-4:]
+        if tail.endswith(b"\n\n"):
+            return 1
+        if tail.endswith(b"\n\r\n"):
+            return 2
+        return 0
+
+    def finish(self, path: str, *, at_eof_mid_line: bool) -> Item:
+        ref = MessageRef(path, f"mbox:offset={self.offset}")
+        if self.unfinished_from_line:
+            return SourceError(ref, "truncated",
+                               f"{path}: the mbox ends inside the From_ line at byte "
+                               f"{self.offset}; the file was cut short, copy it again")
+        data = b"".join(self.parts)
+        if at_eof_mid_line and not self.cut and b"\n\n" not in data and b"\n\r\n" not in data:
+            return SourceError(ref, "truncated",
+                               f"{path}: the mbox ends in the middle of the message at byte "
+                               f"{self.offset}, before its header section ends; the file was "
+                               "cut short, copy it again")
+        if not data or data.isspace():
+            return SourceError(ref, "empty",
+                               f"{path}: the mbox message at byte {self.offset} is empty")
+        if b">From " in data:
+            data = _RD_QUOTED.sub(rb"\1", data)
+        return RawMessage(ref, data, truncated=self.cut)
+
+
+class _Splitter:
+    """State carried between chunks. Every chunk handed to ``scan`` ends at a line end (or at
+    end of file), so a From_ line is never split across two scans."""
+
+    def __init__(self, path: str, cap: int) -> None:
+        self.path = path
+        self.cap = cap
+        self.base = 0  # file offset of data[0] in the current scan
+        self.line_start = True  # data[0] begins a line
+        self.prev_blank = True  # the line before data[0] is blank (file start counts as one)
+        self.prev_blank_len = 0  # its length with the line end: 1 ("\n") or 2 ("\r\n")
+        self.current: _Message | None = None
+        self.ended_mid_line = False
+
+    def _line_blank(self, data: bytes, nl: int) -> bool:
+        """Is the line that ends with the "\\n" at ``data[nl]`` empty (or a lone "\\r")?"""
+        if nl == 0:
+            return self.line_start
+        before = data[nl - 1]
+        if before == 0x0A:
+            return True
+        if before == 0x0D:
+            return self.line_start if nl == 1 else data[nl - 2] == 0x0A
+        return False
+
+    def _is_from_line(self, data: bytes, at: int, end: int) -> bool:
+        if self.current is None and self.base + at == 0:
+            return True  # the first line of the file: detection already saw "From "
+        eol = data.find(b"\n", at, end)
+        return _TIME_OF_DAY.search(data, at, eol if eol >= 0 else end) is not None
+
+    def pass_through(self, data: bytes) -> None:
+        self._message(0).add(data)
+        self.base += len(data)
+        self.line_start = False
+        self.prev_blank = False
+        self.ended_mid_line = True
+
+    def _message(self, pos: int) -> _Message:
+        if self.current is None:  # text before any From_ line: keep it as a message anyway
+            self.current = _Message(self.base + pos, self.cap)
+        return self.current
+
+    def scan(self, data: bytes, end: int) -> Iterator[Item]:
+        pos = 0
+        if (self.line_start and self.prev_blank and data.startswith(b"From ")
+                and self._is_from_line(data, 0, end)):
+            pos = yield from self._boundary(data, pos, 0, end)
+        nl = data.find(b"\nFrom ", 0, end)
+        while nl >= 0:
+            at = nl + 1
+            if at >= pos and self._line_blank(data, nl) and self._is_from_line(data, at, end):
+                pos = yield from self._boundary(data, pos, at, end)
+            nl = data.find(b"\nFrom ", at, end)
+        if pos < end:
+            self._message(pos).add(data[pos:end])
+        ends_line = data[end - 1] == 0x0A
+        self.prev_blank = ends_line and self._line_blank(data, end - 1)
+        self.prev_blank_len = 2 if end >= 2 and data[end - 2] == 0x0D else 1
+        self.line_start = True
+        self.ended_mid_line = not ends_line
+        self.base += end
+
+    def _blank_len(self, data: bytes, at: int) -> int:
+        """Length of the blank line that ends just before ``data[at]``."""
+        if at == 0:
+            return self.prev_blank_len
+        return 2 if at >= 2 and data[at - 2] == 0x0D else 1
+
+    def _boundary(self, data: bytes, pos: int, at: int,
+                  end: int) -> Generator[Item, None, int]:
+        """A From_ line starts at ``data[at]``: finish the message before it, start the next.
+        Returns where the new message's bytes begin (after the From_ line)."""
+        current = self.current
+        if current is not None:
+            blank = self._blank_len(data, at)
+            cut = max(pos, at - blank)
+            current.add(data[pos:cut])
+            current.trim(blank - (at - cut))
+            yield current.finish(self.path, at_eof_mid_line=False)
+        elif at > pos:
+            self._message(pos).add(data[pos:at])
+            assert self.current is not None
+            yield self.current.finish(self.path, at_eof_mid_line=False)
+        self.current = _Message(self.base + at, self.cap)
+        eol = data.find(b"\n", at, end)
+        if eol < 0:
+            self.current.unfinished_from_line = True
+            return end
+        return eol + 1
+
+    def close(self) -> Iterator[Item]:
+        current = self.current
+        if current is None:
+            return
+        self.current = None
+        if not self.ended_mid_line:
+            current.trim(current.ends_with_blank_line())
+        yield current.finish(self.path, at_eof_mid_line=self.ended_mid_line)

@@ -1,0 +1,468 @@
+"""Match a message from a catalogued sender against that sender's templates.
+
+The template's fixed phrases are located in order with ``str.find`` on the normalised,
+lower-cased text: each search starts where the previous phrase ended, so the whole match is a
+bounded number of linear scans (no regex is ever built from catalog or message text). What lies
+between two phrases is the slot declared there, or text the template does not list. Text the
+template does not list is ``off_template`` when the template's wording is ``exact`` (copied
+from a real message), and is scanned for signals when it is ``partial`` (only some phrases are
+known, so unknown platform wording must not condemn a genuine message, but a phone number in
+it still does).
+
+``TemplateMatch.rendered`` is the subject, a blank line, then the body lines, with each slot
+value wrapped as ``\\x02name\\x1fvalue\\x03``. Normalised text never holds control characters,
+so a message cannot forge a marker; ``display.rendered_pieces`` splits it for highlighting.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from mailaudit.errors import CatalogError
+from mailaudit.model import Signal, SlotValue, TemplateMatch
+from mailaudit.parse.message import ParsedMessage
+from mailaudit.templates.catalog import (
+    Brand,
+    CatalogData,
+    Sender,
+    SlotSpec,
+    Template,
+    load_file,
+    merge,
+)
+from mailaudit.templates.claims import (
+    SenderClaim,
+    display_name_claim,
+    lookalike,
+    on_domains,
+)
+from mailaudit.templates.normalise import match_key, normalise
+from mailaudit.templates.patterns import SLOT_CLOSE, SLOT_OPEN, SLOT_SEP, Segment
+from mailaudit.templates.render import Rendered, example_values, render
+from mailaudit.templates.signals import domain_allowed, find_signals_normalised
+from mailaudit.templates.slots import check_slot
+
+__all__ = ["Catalog", "Rendered", "SenderClaim", "claim_of", "example_values", "load_catalog",
+           "match_message", "render"]
+
+SNIPPET = 300  # characters of off-template text kept per gap
+# Mail systems on the way tag subjects; such a tag is not the sender's text.
+_SUBJECT_TAGS = ("[external]", "[ext]", "external:", "[external email]", "[spam]",
+                 "[suspicious]", "[warning]", "*external*", "[caution]")
+_PARTIAL_SKIP = frozenset({"money", "brand", "urgency", "link", "email", "confusable"})
+_TRIVIAL = frozenset(" .,;:|-–—•·>()[]*_!?/")
+
+
+class Catalog:
+    """All senders and brands, with the lookups the pipeline needs."""
+
+    def __init__(self, data: CatalogData) -> None:
+        self.senders: tuple[Sender, ...] = data.senders
+        self.brands: tuple[Brand, ...] = data.brands
+        self.files = data.files
+        self._senders = {s.id: s for s in data.senders}
+        self._templates = {t.id: t for s in data.senders for t in s.templates}
+        self._by_address = {a: s for s in data.senders for a in s.addresses}
+        self._brands = {b.name.lower(): b for b in data.brands}
+
+    def sender(self, id: str) -> Sender:
+        try:
+            return self._senders[id]
+        except KeyError:
+            raise KeyError(f"no sender '{id}' in the catalog") from None
+
+    def template(self, id: str) -> Template:
+        try:
+            return self._templates[id]
+        except KeyError:
+            raise KeyError(f"no template '{id}' in the catalog") from None
+
+    def brand(self, name: str) -> Brand:
+        return self._brands[name.lower()]
+
+    def by_address(self, addr: str) -> Sender | None:
+        return self._by_address.get(addr.strip().lower())
+
+    @property
+    def templates(self) -> tuple[Template, ...]:
+        return tuple(self._templates.values())
+
+
+def _builtin_files() -> list[tuple[Path, str]]:
+    root = resources.files("mailaudit.templates").joinpath("data")
+    out = []
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml") and not entry.name.startswith("_"):
+            out.append((Path(str(entry)), entry.name))
+    return out
+
+
+def _pack_files(directory: str | Path) -> list[tuple[Path, str]]:
+    path = Path(directory)
+    if path.is_file():
+        return [(path, str(path))]
+    if not path.is_dir():
+        raise CatalogError(f"{path}: template directory not found; give a folder of .yaml "
+                           "template files (see examples/templates)")
+    files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+    if not files:
+        raise CatalogError(f"{path}: no .yaml template files in this folder")
+    return [(p, str(p)) for p in files]
+
+
+@functools.cache
+def _default_catalog() -> Catalog:
+    return Catalog(merge([load_file(p, label) for p, label in _builtin_files()]))
+
+
+def load_catalog(extra_dirs: Sequence[str | Path] = ()) -> Catalog:
+    """The built-in catalog plus user packs. The built-in one alone is cached per process."""
+    if not extra_dirs:
+        return _default_catalog()
+    files = _builtin_files() + [f for d in extra_dirs for f in _pack_files(d)]
+    return Catalog(merge([load_file(p, label) for p, label in files]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Claims
+
+
+def claim_of(msg: ParsedMessage, catalog: Catalog) -> SenderClaim | None:
+    """Which catalogued sender the (first) From claims to be, or None."""
+    if not msg.from_:
+        return None
+    frm = msg.from_[0]
+    sender = catalog.by_address(frm.address)
+    if sender is not None:
+        return SenderClaim(sender, "address", frm.address.lower())
+    domain = frm.domain.lower().rstrip(".")
+    for brand in catalog.brands:
+        if domain and on_domains(domain, brand.domains):
+            continue  # the brand's own domain: a person or an uncatalogued sender, not a claim
+        if frm.display_name:
+            claimed = display_name_claim(frm.display_name, brand, _senders_of(catalog, brand))
+            if claimed is not None:
+                return SenderClaim(claimed, "display-name",
+                                   f"display name {normalise(frm.display_name)[:120]!r} "
+                                   f"on {domain or 'no domain'}")
+        if domain:
+            why = lookalike(domain, brand)
+            if why is not None:
+                return SenderClaim(_closest_sender(catalog, brand, domain), "lookalike-domain",
+                                   why)
+    return None
+
+
+def _senders_of(catalog: Catalog, brand: Brand) -> list[Sender]:
+    return [s for s in catalog.senders if s.brand == brand.name]
+
+
+def _closest_sender(catalog: Catalog, brand: Brand, domain: str) -> Sender:
+    from mailaudit.templates.claims import fold_label
+
+    folded = fold_label(domain.replace(".", ""))
+    best: tuple[int, Sender] | None = None
+    for s in _senders_of(catalog, brand):
+        for a in s.addresses:
+            label = fold_label(a.split("@")[1].split(".")[0])
+            score = len(label) if label and label in folded else 0
+            if best is None or score > best[0]:
+                best = (score, s)
+    assert best is not None, "a brand without senders makes no claims"
+    return best[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Matching
+
+
+@dataclass(slots=True)
+class _Found:
+    """What one text (subject, or one body alternative) yields against one pattern."""
+
+    fixed_total: int = 0
+    fixed_found: int = 0
+    missing: int = 0
+    slots: list[tuple[str, str]] | None = None  # (slot name, value) in order
+    unlisted: list[str] | None = None  # text the pattern does not list (non-trivial)
+
+    def __post_init__(self) -> None:
+        self.slots = []
+        self.unlisted = []
+
+
+def _nontrivial(text: str, allowed: Sequence[str]) -> bool:
+    """Text that says something: not just punctuation, and not just links to the template's
+    own domains (the text alternative prints its links after the phrases)."""
+    if len(text) > 4096:
+        return True
+    for token in text.split():
+        if token.lower().startswith(("https://", "http://")):
+            host = token[token.index("//") + 2:].split("/")[0].split("?")[0].split("#")[0]
+            if allowed and domain_allowed(host.lower(), allowed):
+                continue
+            return True
+        if any(c not in _TRIVIAL for c in token):
+            return True
+    return False
+
+
+Line = tuple[tuple[Segment, ...], bool]  # (segments, optional)
+
+
+class _Walker:
+    """One left-to-right pass: each fixed phrase is searched from where the last one ended."""
+
+    def __init__(self, norm: str, allowed: Sequence[str]) -> None:
+        self.norm = norm
+        self.key = match_key(norm)
+        self.allowed = allowed
+        self.pos = 0
+        self.pending: str | None = None
+        self.out = _Found()
+
+    def commit(self, seg: Segment, idx: int) -> None:
+        assert self.out.slots is not None and self.out.unlisted is not None
+        gap = self.norm[self.pos:idx].strip()
+        if self.pending is not None:
+            self.out.slots.append((self.pending, gap))
+            self.pending = None
+        elif gap and _nontrivial(gap, self.allowed):
+            self.out.unlisted.append(gap)
+        if not seg.optional:
+            self.out.fixed_found += len(seg.key)
+        self.pos = idx + len(seg.key)
+
+    def line(self, segments: Sequence[Segment], optional: bool) -> None:
+        if optional:
+            # All of an optional line's fixed text, in order, or none of it.
+            p = self.pos
+            spots: list[tuple[Segment, int]] = []
+            for seg in segments:
+                if seg.is_slot:
+                    spots.append((seg, -1))
+                    continue
+                idx = self.key.find(seg.key, p)
+                if idx < 0:
+                    return
+                spots.append((seg, idx))
+                p = idx + len(seg.key)
+            for seg, idx in spots:
+                if seg.is_slot:
+                    self.pending = seg.slot
+                else:
+                    self.commit(seg, idx)
+            return
+        for seg in segments:
+            if seg.is_slot:
+                self.pending = seg.slot
+                continue
+            self.out.fixed_total += len(seg.key)
+            idx = self.key.find(seg.key, self.pos)
+            if idx < 0:
+                self.out.missing += 1
+                continue
+            self.commit(seg, idx)
+
+    def finish(self) -> _Found:
+        assert self.out.slots is not None and self.out.unlisted is not None
+        tail = self.norm[self.pos:].strip()
+        if self.pending is not None:
+            self.out.slots.append((self.pending, tail))
+        elif tail and _nontrivial(tail, self.allowed):
+            self.out.unlisted.append(tail)
+        return self.out
+
+
+def _walk(norm: str, lines: Sequence[Line], allowed: Sequence[str] = ()) -> _Found:
+    walker = _Walker(norm, allowed)
+    for segments, optional in lines:
+        walker.line(segments, optional)
+    return walker.finish()
+
+
+def _subject_found(template: Template, subject: str) -> _Found:
+    found = _walk(subject, [(template.subject, False)])
+    assert found.unlisted is not None
+    found.unlisted = [u for u in found.unlisted if u.lower() not in _SUBJECT_TAGS]
+    return found
+
+
+def _body_texts(msg: ParsedMessage, subject: str) -> list[str]:
+    body = msg.body()
+    texts: list[str] = []
+    for raw in (body.text, body.html_text):
+        norm = normalise(raw)
+        # HTML mail repeats the subject in <title>; it is not part of the body's wording.
+        if subject and match_key(norm[:len(subject)]) == match_key(subject):
+            norm = norm[len(subject):].lstrip()
+        if norm and norm not in texts:
+            texts.append(norm)
+    return texts or [""]
+
+
+def _score(subject: _Found, bodies: list[_Found]) -> float:
+    total = subject.fixed_total + max(b.fixed_total for b in bodies)
+    found = subject.fixed_found + min(b.fixed_found for b in bodies)
+    return found / total if total else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    sender: Sender
+    brand: str
+    links: tuple[str, ...]
+
+
+def _links_for(sender: Sender, template: Template) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*sender.link_domains, *template.link_domains)))
+
+
+def _check(spec: SlotSpec, value: str, ctx: _Context) -> SlotValue:
+    return check_slot(spec.name, spec.type, value, spec.params,
+                      user_controlled=spec.user_controlled, link_domains=ctx.links,
+                      sender_brand=ctx.brand)
+
+
+def _snippet(text: str) -> str:
+    return text if len(text) <= SNIPPET else text[:SNIPPET] + f"… [{len(text) - SNIPPET} more]"
+
+
+def match_message(msg: ParsedMessage, sender: Sender, *, catalog: Catalog | None = None
+                  ) -> TemplateMatch:
+    """Compare ``msg`` with every template of ``sender`` and describe the closest one.
+
+    ``catalog`` is accepted for symmetry and not needed: a loaded sender carries its brand's
+    link domains.
+    """
+    if not sender.templates:
+        return TemplateMatch(sender=sender.id, template_id=None, matched=False, score=0.0,
+                             source=sender.source)
+    subject = normalise(msg.subject or "")
+    texts = _body_texts(msg, subject)
+    best: tuple[tuple[float, int], Template, _Found, list[_Found], _Context] | None = None
+    for template in sender.templates:
+        ctx = _Context(sender, sender.brand, _links_for(sender, template))
+        sub = _subject_found(template, subject)
+        lines = [(ln.segments, ln.optional) for ln in template.body]
+        bodies = [_walk(t, lines, ctx.links) for t in texts]
+        # Ties go to the template with more fixed text: a catch-all fits everything.
+        rank = (_score(sub, bodies), sub.fixed_total + max(b.fixed_total for b in bodies))
+        if best is None or rank > best[0]:
+            best = (rank, template, sub, bodies, ctx)
+    assert best is not None
+    (score, _), template, sub, bodies, ctx = best
+    return _describe(msg, template, score, sub, bodies, ctx)
+
+
+def _describe(msg: ParsedMessage, template: Template, score: float, sub: _Found,
+              bodies: list[_Found], ctx: _Context) -> TemplateMatch:
+    assert sub.slots is not None and sub.unlisted is not None
+    slot_values: list[SlotValue] = []
+    seen: set[tuple[str, str]] = set()
+    first_value: dict[str, str] = {}
+    signals: list[Signal] = []
+    off: list[str] = []
+
+    def add_slot(name: str, value: str, spec: SlotSpec) -> None:
+        first_value.setdefault(name, value)
+        if (name, value) in seen:
+            return
+        seen.add((name, value))
+        sv = _check(spec, value, ctx)
+        slot_values.append(sv)
+        signals.extend(sv.signals)
+
+    for name, value in sub.slots:
+        add_slot(name, value, template.slots[name])
+    off.extend(f"subject: {_snippet(u)}" for u in sub.unlisted)
+    for u in sub.unlisted:
+        signals.extend(find_signals_normalised(u, where="subject", allowed_domains=ctx.links,
+                                               sender_brand=ctx.brand))
+    for found in bodies:
+        assert found.slots is not None and found.unlisted is not None
+        for name, value in found.slots:
+            add_slot(name, value, template.slots[name])
+        for u in found.unlisted:
+            if template.wording == "exact":
+                off.append(_snippet(u))
+                signals.extend(find_signals_normalised(
+                    u, where="off-template", allowed_domains=ctx.links, sender_brand=ctx.brand))
+            else:
+                # Unknown platform wording: only the unmistakable marks count, because genuine
+                # notifications do say "suspicious activity" or show an amount.
+                signals.extend(find_signals_normalised(
+                    u, where="body", allowed_domains=ctx.links, sender_brand=ctx.brand,
+                    skip=_PARTIAL_SKIP))
+    _display_name_slots(msg, ctx, add_slot, signals)
+    signals.extend(_link_signals(msg, ctx))
+    matched = sub.missing == 0 and not sub.unlisted and all(b.missing == 0 for b in bodies)
+    return TemplateMatch(
+        sender=ctx.sender.id, template_id=template.id, matched=matched, score=score,
+        slots=tuple(slot_values), off_template=tuple(dict.fromkeys(off)),
+        signals=tuple(dict.fromkeys(signals)),
+        source=f"{template.source} [{template.evidence}]",
+        rendered=_rendered(template, first_value),
+    )
+
+
+def _display_name_slots(msg: ParsedMessage, ctx: _Context,
+                        add_slot: Callable[[str, str, SlotSpec], None],
+                        signals: list[Signal]) -> None:
+    """Slots in the From display name ("Microsoft on behalf of {tenant}") are checked too."""
+    if not msg.from_ or not msg.from_[0].display_name or not ctx.sender.display_names:
+        return
+    name = normalise(msg.from_[0].display_name)
+    for dn in ctx.sender.display_names:
+        found = _walk(name, [(dn.segments, False)])
+        assert found.slots is not None and found.unlisted is not None
+        if found.missing == 0 and not found.unlisted:
+            for slot, value in found.slots:
+                add_slot(slot, value, dn.slots[slot])
+            return
+    # A name the catalog does not know: not proof of anything, but scan it.
+    signals.extend(find_signals_normalised(name, where="display-name",
+                                           allowed_domains=ctx.links, sender_brand=ctx.brand))
+
+
+def _link_signals(msg: ParsedMessage, ctx: _Context) -> list[Signal]:
+    out: list[Signal] = []
+    for link in msg.body().links:
+        host = link.domain.lower()
+        scheme = link.url.split(":", 1)[0].strip().lower()
+        if scheme == "tel":
+            out.append(Signal("phone", normalise(link.url)[:SNIPPET], "link"))
+            continue
+        if scheme == "mailto":
+            mhost = link.url.split("@")[-1].split("?")[0].strip().lower()
+            if not domain_allowed(mhost, ctx.links):
+                out.append(Signal("email", normalise(link.url)[:SNIPPET], "link"))
+            continue
+        if not host:
+            if link.url.lower().startswith(("http:", "https:")):
+                out.append(Signal("link", normalise(link.url)[:SNIPPET], "link"))
+            continue
+        if not domain_allowed(host, ctx.links):
+            out.append(Signal("link", normalise(link.url)[:SNIPPET], "link"))
+        if len(out) >= 20:
+            break
+    return out
+
+
+def _rendered(template: Template, values: Mapping[str, str]) -> str:
+    def line(segments: Sequence[Segment]) -> str:
+        parts = []
+        for s in segments:
+            if s.is_slot:
+                parts.append(f"{SLOT_OPEN}{s.slot}{SLOT_SEP}{values.get(s.slot, '')}{SLOT_CLOSE}")
+            else:
+                parts.append(s.text)
+        return " ".join(parts)
+
+    lines = [line(template.subject), ""]
+    lines.extend(line(ln.segments) for ln in template.body)
+    return "\n".join(lines)

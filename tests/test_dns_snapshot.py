@@ -1,0 +1,88 @@
+"""Snapshot replay semantics and snapshot file errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mailaudit.dns.base import NoData, NotCaptured, NXDomain, TempFail
+from mailaudit.dns.snapshot import SnapshotResolver, write_snapshot
+from mailaudit.errors import SnapshotError
+
+RECORDS: dict[str, Any] = {
+    "Example.org.": {"TXT": [["v=spf1 ", "-all"]], "MX": [[10, "mx.example.org."]], "AAAA": []},
+    "gone.example": "NXDOMAIN",
+    "slow.example": "TIMEOUT",
+    "alias.example": {"CNAME": ["example.org"]},
+    "loop1.example": {"CNAME": ["loop2.example"]},
+    "loop2.example": {"CNAME": ["LOOP1.example."]},
+}
+
+
+def test_replay_outcomes() -> None:
+    r = SnapshotResolver(RECORDS)
+    assert r.txt("EXAMPLE.ORG") == ["v=spf1 -all"]
+    assert r.mx("example.org") == [(10, "mx.example.org")]
+    with pytest.raises(NoData):
+        r.aaaa("example.org")
+    with pytest.raises(NotCaptured):
+        r.a("example.org")
+    with pytest.raises(NotCaptured):
+        r.txt("elsewhere.example")
+    with pytest.raises(NXDomain):
+        r.txt("gone.example")
+    with pytest.raises(TempFail):
+        r.txt("slow.example")
+    assert r.txt("alias.example") == ["v=spf1 -all"]
+    with pytest.raises(TempFail, match="CNAME"):
+        r.a("loop1.example")
+
+
+def test_complete_snapshot_turns_unknown_into_nxdomain_and_nodata() -> None:
+    r = SnapshotResolver(RECORDS, complete=True)
+    with pytest.raises(NXDomain):
+        r.txt("elsewhere.example")
+    with pytest.raises(NoData):
+        r.a("example.org")
+
+
+def test_write_then_read(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    write_snapshot(path, {"b.example": {"TXT": ["x"]}, "a.example": "NXDOMAIN"}, complete=True,
+                   captured_at="2026-01-01T00:00:00Z")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert list(doc["records"]) == ["a.example", "b.example"]
+    r = SnapshotResolver.from_file(path)
+    assert r.complete and r.txt("b.example") == ["x"]
+
+
+@pytest.mark.parametrize(("content", "fragment"), [
+    ("{not json", "not valid JSON"),
+    ('["x"]', "JSON object"),
+    ('{"format": "other/1", "records": {}}', "unknown snapshot format"),
+    ('{"format": "mailaudit-dns/1", "records": []}', "records"),
+    ('{"format": "mailaudit-dns/1", "records": {"a.example": "GONE"}}', "NXDOMAIN"),
+    ('{"format": "mailaudit-dns/1", "records": {"a.example": {"SRV": []}}}', "unknown record type"),
+    ('{"format": "mailaudit-dns/1", "records": {"a.example": {"MX": [["10", "h"]]}}}', "MX"),
+    ('{"format": "mailaudit-dns/1", "records": {"a.example": {"TXT": [1]}}}', "TXT"),
+    ('{"format": "mailaudit-dns/1", "records": {"a.example": {"A": "192.0.2.1"}}}', "list"),
+], ids=["not-json", "not-object", "format-tag", "records-type", "bad-string", "bad-type",
+        "bad-mx", "bad-txt", "not-list"])
+def test_snapshot_errors_name_the_file(tmp_path: Path, content: str, fragment: str) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(SnapshotError) as info:
+        SnapshotResolver.from_file(path)
+    assert str(path) in info.value.message and fragment in info.value.message
+
+
+def test_unreadable_and_non_utf8(tmp_path: Path) -> None:
+    with pytest.raises(SnapshotError, match="cannot read"):
+        SnapshotResolver.from_file(tmp_path / "missing.json")
+    bad = tmp_path / "latin1.json"
+    bad.write_bytes(b'{"format": "\xff"}')
+    with pytest.raises(SnapshotError, match="UTF-8"):
+        SnapshotResolver.from_file(bad)
