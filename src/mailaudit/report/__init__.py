@@ -64,8 +64,10 @@ class JsonWriter(Writer):
         stream.write("[")
 
     def _write(self, result: AuditResult) -> None:
-        self.stream.write(",\n" if self.count else "\n")
-        self.stream.write(json.dumps(to_record(result), ensure_ascii=False, indent=2))
+        # One write per record: Ctrl-C lands between Python statements, never inside a C-level
+        # write, so the array can always be closed cleanly.
+        text = json.dumps(to_record(result), ensure_ascii=False, indent=2)
+        self.stream.write((",\n" if self.count else "\n") + text)
         self.count += 1
 
     def close(self, *, seconds: float = 0.0, flagged: frozenset[Verdict] = frozenset()) -> None:

@@ -251,8 +251,14 @@ def render_line(console: Console, result: AuditResult) -> None:
     line.append("  ")
     line.append(visible(result.subject or "", limit=70))
     console.print(line, overflow="ellipsis", no_wrap=True, crop=True)
-    console.print(Padding(Text(visible(result.reason, limit=400), style="dim"), (0, 0, 0, 4),
-                          expand=False))
+    _print_indented(console, Text(visible(result.reason, limit=400), style="dim"), 4)
+
+
+def _print_indented(console: Console, text: Text, indent: int) -> None:
+    """Wrapped and indented, without the trailing spaces rich's Padding adds to every line."""
+    for piece in text.wrap(console, max(20, console.width - indent)):
+        piece.rstrip()
+        console.print(Text(" " * indent) + piece, soft_wrap=True)
 
 
 def render_summary(console: Console, verdicts: Counter[Verdict], *, seconds: float,
