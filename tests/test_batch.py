@@ -15,7 +15,7 @@ from mailaudit.model import ExitCode
 from test_cli import SNAPSHOT, mailaudit_bin, run
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_MBOX = ROOT / "samples" / "mailboxes" / "samples.mbox"
+SAMPLE_MBOX = ROOT / "samples-mailboxes" / "samples.mbox"
 
 
 @pytest.fixture(scope="module")

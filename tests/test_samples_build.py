@@ -131,7 +131,7 @@ def _lf(raw: bytes) -> bytes:
 
 
 def test_mbox_holds_the_same_messages() -> None:
-    box = mailbox.mbox(str(SAMPLES / "mailboxes" / "samples.mbox"), create=False)
+    box = mailbox.mbox(str(SAMPLES.parent / "samples-mailboxes" / "samples.mbox"), create=False)
     try:
         messages = [_lf(box.get_bytes(key)) for key in box.iterkeys()]
     finally:
@@ -140,7 +140,7 @@ def test_mbox_holds_the_same_messages() -> None:
 
 
 def test_maildir_holds_the_same_messages() -> None:
-    root = SAMPLES / "mailboxes" / "maildir"
+    root = SAMPLES.parent / "samples-mailboxes" / "maildir"
     box = mailbox.Maildir(str(root), factory=None, create=False)
     messages = sorted(_lf(box.get_bytes(key)) for key in box.iterkeys())
     assert messages == sorted(_lf(raw) for raw in _eml().values())

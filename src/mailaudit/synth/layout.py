@@ -11,8 +11,15 @@ from mailaudit.dns.snapshot import Entry
 from mailaudit.synth.dnssnap import write_dns_snapshot
 from mailaudit.synth.samples import Sample
 
-MBOX_PATH = Path("mailboxes") / "samples.mbox"
-MAILDIR_PATH = Path("mailboxes") / "maildir"
+# The mailbox copies sit beside the samples folder, not inside it: `mailaudit check samples/`
+# scans recursively and would otherwise audit every message three times.
+MBOX_NAME = "samples.mbox"
+MAILDIR_NAME = "maildir"
+
+
+def mailbox_dir(out: Path) -> Path:
+    """``samples/`` -> ``samples-mailboxes/``."""
+    return out.parent / f"{out.name}-mailboxes"
 # The fixed "From " separator date (asctime form, RFC 4155); mbox readers ignore it.
 _MBOX_FROM = b"From MAILER-DAEMON Mon Jun  1 00:00:00 2026\n"
 
@@ -55,11 +62,12 @@ def write_samples(out: Path, samples: Sequence[Sample], records: Mapping[str, En
         path = out / s.filename
         path.write_bytes(s.raw)
         written.append(path)
-    mbox = out / MBOX_PATH
+    boxes = mailbox_dir(out)
+    mbox = boxes / MBOX_NAME
     mbox.parent.mkdir(parents=True, exist_ok=True)
     mbox.write_bytes(mbox_bytes(samples))
     written.append(mbox)
-    maildir = out / MAILDIR_PATH
+    maildir = boxes / MAILDIR_NAME
     for folder in ("cur", "new", "tmp"):
         (maildir / folder).mkdir(parents=True, exist_ok=True)
         for old in (maildir / folder).iterdir():

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from mailaudit.dns.snapshot import Entry
 from mailaudit.synth import world
-from mailaudit.synth.layout import MAILDIR_PATH, MBOX_PATH
+from mailaudit.synth.layout import MAILDIR_NAME, MBOX_NAME
 from mailaudit.synth.samples import Sample
 
 _HEAD = """# mailaudit samples
@@ -73,5 +73,5 @@ def readme_text(samples: Sequence[Sample], records: Mapping[str, Entry], seed: i
                                       f" ({', '.join(sorted(records[n]))})")
                       for n in sorted(records))
     return (_HEAD.format(seed=seed) + rows + _TAIL.format(
-        mbox=MBOX_PATH.as_posix(), maildir=MAILDIR_PATH.as_posix(),
+        mbox=f"../samples-mailboxes/{MBOX_NAME}", maildir=f"../samples-mailboxes/{MAILDIR_NAME}",
         contoso=world.CONTOSO_MX.authserv_id, keys=keys, count=len(records), names=names))
