@@ -20,7 +20,7 @@ documentation IP addresses (RFC 5737), except the look-alike domain of sample 07
 
 Try them:
 
-    mailaudit check samples/*.eml --dns-snapshot samples/dns.json
+    mailaudit check samples/ --dns-snapshot samples/dns.json --offline
 
 Rebuild them (identical bytes as long as `keys/` is kept):
 
