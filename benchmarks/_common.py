@@ -54,6 +54,7 @@ class Run:
     maxrss_kb: int  # largest single process in the tree (wait4 rusage)
     tree_peak_kb: int  # largest sampled sum of RSS over the process and its descendants
     stderr: str
+    cpu_s: float = 0.0  # user + system CPU of the process and its reaped descendants
 
 
 def _tree_rss_kb(root: int) -> int:
@@ -94,7 +95,8 @@ if pid == 0:
     os.execvp(sys.argv[2], sys.argv[2:])
 _, status, usage = os.wait4(pid, 0)
 with open(sys.argv[1], "w") as fh:
-    json.dump({"rc": os.waitstatus_to_exitcode(status), "maxrss_kb": usage.ru_maxrss}, fh)
+    json.dump({"rc": os.waitstatus_to_exitcode(status), "maxrss_kb": usage.ru_maxrss,
+               "cpu_s": usage.ru_utime + usage.ru_stime}, fh)
 """
 
 
@@ -126,9 +128,10 @@ def run_measured(cmd: list[str], *, sample_every: float = 0.05,
         try:
             info = json.loads(report.read_text())
         except (OSError, ValueError):
-            info = {"rc": proc.returncode, "maxrss_kb": 0}
+            info = {"rc": proc.returncode, "maxrss_kb": 0, "cpu_s": 0.0}
     return Run(cmd, int(info["rc"]), wall, int(info["maxrss_kb"]),
-               max(peak, int(info["maxrss_kb"])), err.decode("utf-8", "replace"))
+               max(peak, int(info["maxrss_kb"])), err.decode("utf-8", "replace"),
+               float(info["cpu_s"]))
 
 
 def _rss_kb(pid: int) -> int:

@@ -59,13 +59,13 @@ def main(argv: list[str] | None = None) -> int:
         # Exit 1 also means "messages flagged", so a crash is told apart by its traceback.
         ok = run.rc in (0, 1) and "Traceback (most recent call last)" not in run.stderr
         rows.append([f"mailaudit check --jobs {jobs}", f"{n / run.wall:,.0f}" if ok else "n/a",
-                     f"{run.wall:.1f}", f"{run.maxrss_kb / 1024:.0f}",
+                     f"{run.wall:.1f}", f"{run.cpu_s:.1f}", f"{run.maxrss_kb / 1024:.0f}",
                      f"{run.tree_peak_kb / 1024:.0f}"])
         if not ok:
             tail = " / ".join(run.stderr.strip().splitlines()[-3:])
             notes.append(f"--jobs {jobs} failed (rc {run.rc}): {tail}")
     print()
-    print(table(rows, ["run", "msg/s", "wall s", "peak RSS MB (largest process)",
+    print(table(rows, ["run", "msg/s", "wall s", "CPU s", "peak RSS MB (largest process)",
                        "peak RSS MB (all processes)"]))
     print()
     print(f"Machine: {machine_facts()}")

@@ -48,6 +48,7 @@ for (const m of messages.slice(0, 50)) await run(m); // warm-up: JIT, module loa
 const counts = {};
 const bump = k => { counts[k] = (counts[k] || 0) + 1; };
 const t0 = process.hrtime.bigint();
+const cpu0 = process.cpuUsage();
 for (const m of messages) {
     const r = await run(m);
     bump('dkim=' + (r.dkim?.results?.[0]?.status?.result ?? 'none'));
@@ -56,8 +57,11 @@ for (const m of messages) {
     bump('arc=' + (r.arc?.status?.result ?? 'none'));
 }
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+const cpu = process.cpuUsage(cpu0);
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 const bytes = messages.reduce((n, m) => n + m.raw.length, 0);
 process.stdout.write(JSON.stringify({
     tool: 'mailauth', version, node: process.version, messages: messages.length, bytes,
-    seconds, msgs_per_s: messages.length / seconds, max_rss_kb: process.resourceUsage().maxRSS, counts,
+    seconds, cpu_s: cpuSeconds, msgs_per_s: messages.length / seconds,
+    msgs_per_cpu_s: messages.length / cpuSeconds, max_rss_kb: process.resourceUsage().maxRSS, counts,
 }) + '\n');

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from recorded_samples import EXCHANGE_ONLINE, GMAIL_WITH_UPSTREAM, MS_AR
 
-from _recorded_samples import EXCHANGE_ONLINE, GMAIL_WITH_UPSTREAM, MS_AR
 from mailaudit.checks.recorded import read_recorded
 from mailaudit.checks.recorded_ms import parse_colon_list
 from mailaudit.checks.recorded_parse import (
@@ -154,7 +154,10 @@ def test_authentication_milter_headers(path: Path | None) -> None:
         pytest.skip("../shared/corpora not present; authentication_milter headers not read")
     msg = parse_message(path.read_bytes())
     ars = [h for h in msg.headers if h.lname == "authentication-results"]
-    assert ars
+    if not ars:
+        # Rejected deliveries ("Message rejected with code : 550 ...") and cases whose handler
+        # adds no header: nothing to read, but the file must still parse without error.
+        return
     ids = set()
     for h in ars:
         parsed = parse_authentication_results(h.value)
@@ -163,12 +166,26 @@ def test_authentication_milter_headers(path: Path | None) -> None:
         for r in parsed.results:
             assert re.fullmatch(r"[a-z0-9-]+", r.method), r
             assert r.result
-    # The milter tests use authserv-id test.module; its SMTP front-end tests server.example.com.
-    assert ids <= {"test.module", "server.example.com"}
-    wanted = "test.module" if "test.module" in ids else "server.example.com"
+    # The milter tests use authserv-id test.module, its SMTP front-end tests
+    # server.example.com; other ids are upstream headers the cases carry on purpose.
+    own = ids & {"test.module", "server.example.com"}
+    if not own:
+        return
+    wanted = "test.module" if "test.module" in own else "server.example.com"
     recorded = read_recorded(msg, trust_authserv_ids=[wanted])
     trusted = [r for r in recorded.results if r.trusted and r.header == "Authentication-Results"]
     assert trusted and all(r.authserv_id == wanted for r in trusted)
+
+
+def test_authentication_milter_corpus_has_test_module() -> None:
+    if not MILTER.exists():
+        pytest.skip("../shared/corpora not present; authentication_milter headers not read")
+    count = sum(
+        1 for p in MILTER.glob("*.eml")
+        for h in parse_message(p.read_bytes()).headers
+        if h.lname == "authentication-results"
+        and parse_authentication_results(h.value).authserv_id == "test.module")
+    assert count >= 20
 
 
 def test_milter_dmarc_policy_properties() -> None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from mailaudit.audit import AuditTimeout, audit_item, error_result
 from mailaudit.model import AuditResult, RawMessage, SourceError
 from mailaudit.options import AuditOptions
+from mailaudit.report import OutputFormat, Prepared, prepare
 
 if TYPE_CHECKING:
     from mailaudit.dns.base import Resolver
@@ -47,6 +48,7 @@ class AuditConfig:
     nameservers: tuple[str, ...] = ()
     templates: tuple[str, ...] = ()
     use_catalog: bool = True
+    output: str = "human"  # the report format: workers prepare its payloads (report.prepare)
 
     def build(self) -> tuple[Resolver | None, Catalog | None]:
         resolver: Resolver | None = None
@@ -78,7 +80,9 @@ def time_budget(seconds: float) -> Iterator[None]:
     except ValueError:  # not the main thread
         yield
         return
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Re-fire every half second until the audit returns: a bare ``except:`` (pyspf has two)
+    # can still swallow one alarm, and one swallowed alarm must not mean no budget at all.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.5)
     try:
         yield
     finally:
@@ -92,8 +96,13 @@ class Auditor:
     def __init__(self, config: AuditConfig,
                  record_hook: Callable[[Resolver], Resolver] | None = None) -> None:
         self.config = config
+        self.fmt = OutputFormat(config.output)
         resolver, self.catalog = config.build()
         self.resolver = record_hook(resolver) if (record_hook and resolver) else resolver
+
+    def audit_prepared(self, item: Item) -> list[Prepared]:
+        """Audit and turn the results into what the report format writes."""
+        return prepare(self.fmt, self.audit(item))
 
     def audit(self, item: Item) -> list[AuditResult]:
         try:
@@ -118,9 +127,9 @@ def _worker_init(config: AuditConfig) -> None:
     _WORKER = Auditor(config)
 
 
-def _worker_run(chunk: list[Item]) -> list[list[AuditResult]]:
+def _worker_run(chunk: list[Item]) -> list[list[Prepared]]:
     assert _WORKER is not None
-    return [_WORKER.audit(item) for item in chunk]
+    return [_WORKER.audit_prepared(item) for item in chunk]
 
 
 def _chunks(items: Iterable[Item]) -> Iterator[list[Item]]:
@@ -136,13 +145,13 @@ def _chunks(items: Iterable[Item]) -> Iterator[list[Item]]:
         yield chunk
 
 
-def run_inline(items: Iterable[Item], auditor: Auditor) -> Iterator[list[AuditResult]]:
+def run_inline(items: Iterable[Item], auditor: Auditor) -> Iterator[list[Prepared]]:
     for item in items:
-        yield auditor.audit(item)
+        yield auditor.audit_prepared(item)
 
 
 def run_pool(items: Iterable[Item], config: AuditConfig, *, jobs: int,
-             ordered: bool = True) -> Iterator[list[AuditResult]]:
+             ordered: bool = True) -> Iterator[list[Prepared]]:
     """Yield, per input item, its list of results (the message and its attachments)."""
     import multiprocessing
 
@@ -190,7 +199,7 @@ def run_pool(items: Iterable[Item], config: AuditConfig, *, jobs: int,
 
 
 def _retry_one_by_one(chunk: list[Item], config: AuditConfig,
-                      ctx: Any) -> Iterator[list[AuditResult]]:
+                      ctx: Any) -> Iterator[list[Prepared]]:
     """After a worker died: each message alone in a fresh single worker, to find the culprit."""
     pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_worker_init,
                                initargs=(config,))
@@ -199,9 +208,9 @@ def _retry_one_by_one(chunk: list[Item], config: AuditConfig,
             try:
                 yield pool.submit(_worker_run, [item]).result()[0]
             except BrokenProcessPool:
-                yield [error_result(item.ref, "worker-crashed",
-                                    "the process auditing this message died (crash or out of "
-                                    "memory); the batch went on without it")]
+                yield prepare(OutputFormat(config.output), [error_result(
+                    item.ref, "worker-crashed", "the process auditing this message died (crash "
+                    "or out of memory); the batch went on without it")])
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx,
                                            initializer=_worker_init, initargs=(config,))

@@ -170,7 +170,8 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, details: bool | 
         mail_from=mail_from, limits=Limits(**limit_values),  # type: ignore[arg-type]
     )
     config = AuditConfig(options=options, dns_snapshot=dns_snapshot, offline=(dns_mode == "offline"),
-                         dns_mode=dns_mode, nameservers=nameservers, templates=template_dirs)
+                         dns_mode=dns_mode, nameservers=nameservers, templates=template_dirs,
+                         output=fmt)
     code = run_check(list(paths), config=config, fmt=fmt, output=output, details=details,
                      dns_record=dns_record, flagged=flagged, jobs=jobs, ordered=not unordered,
                      resume_path=resume_path, progress=progress, color=color)
@@ -208,7 +209,7 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
     if dns_record:
         jobs = 1  # one recorder sees every lookup
     skip: set[str] = set()
-    stream: IO[str]
+    stream: IO[str] | None
     if resume_path:
         skip, stream = open_resume(resume_path)
     elif output:
@@ -217,7 +218,7 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
         except OSError as exc:
             fail(f"{output}: cannot write the report ({exc.strerror}).", ExitCode.USAGE)
     else:
-        stream = sys.stdout
+        stream = None  # standard output
     single = len(paths) == 1 and os.path.isfile(paths[0]) and not _is_container(paths[0])
     writer = make_writer(OutputFormat(fmt), stream,
                          detail=details if details is not None else (single or paths == ["-"]),
@@ -236,17 +237,17 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
         with progress_bar:
             for group in groups:
                 writer.write_group(group)
-                for r in group:
+                for verdict, _ in group:
                     total += 1
-                    errors += r.verdict is Verdict.ERROR
-                    flagged_count += r.verdict.value in flagged
+                    errors += verdict is Verdict.ERROR
+                    flagged_count += verdict.value in flagged
                 progress_bar.advance(group)
     except KeyboardInterrupt:
         interrupted = True
     finally:
         writer.close(seconds=time.monotonic() - started,
                      flagged=frozenset(Verdict(v) for v in flagged))
-        if stream is not sys.stdout:
+        if stream is not None:
             stream.close()
     if recorder is not None and dns_record:
         recorder.save(dns_record)
@@ -306,8 +307,8 @@ class _Progress:
     def advance(self, group: list[Any]) -> None:
         if self.progress is None:
             return
-        for r in group:
-            self.counts[r.verdict.value] = self.counts.get(r.verdict.value, 0) + 1
+        for verdict, _ in group:
+            self.counts[verdict.value] = self.counts.get(verdict.value, 0) + 1
         done = sum(self.counts.values())
         elapsed = time.monotonic() - self.started
         self.progress.update(self.task, advance=1, rate=f"{done / elapsed:,.0f}" if elapsed else "0",
@@ -339,7 +340,7 @@ def dns_record(paths: tuple[str, ...], output: str, nameservers: tuple[str, ...]
     from mailaudit.options import AuditOptions
 
     config = AuditConfig(options=AuditOptions(trust_authserv_ids=trust_ids), dns_mode="live",
-                         nameservers=nameservers, use_catalog=False)
+                         nameservers=nameservers, use_catalog=False, output="jsonl")
     with open(os.devnull, "w", encoding="utf-8") as sink:
         code = run_check(list(paths), config=config, fmt="jsonl", output=sink.name, details=False,
                          dns_record=output, flagged=frozenset(), jobs=1, ordered=True,

@@ -4,7 +4,7 @@ Every record carries its ``ref`` (path + locator), stable across runs, so the me
 written can be skipped. A run killed mid-write can leave a cut last line: it is dropped (the
 file is truncated to the last complete line) and that message is audited again, so no record is
 lost and none is written twice. A message and its attachments are written with one write and
-a flush (``JsonlWriter.write_group``), so a group is either whole or cut inside its last line.
+a flush (``JsonlWriter._emit``), so a group is either whole or cut inside its last line.
 """
 
 from __future__ import annotations

@@ -83,6 +83,9 @@ def tokenize(value: str) -> list[Token]:
         elif c == "=":
             out.append((EQ, c, space))
             i += 1
+        elif c == ")":
+            i += 1  # unbalanced: nothing to close
+            continue
         else:
             start = i
             while i < n and value[i] not in ' \t\r\n;=()"':

@@ -1,13 +1,20 @@
 """Output formats. Each writer takes results as they come and leaves a complete, valid file
-even when the run is interrupted (``close`` is always called)."""
+even when the run is interrupted (``close`` is always called).
+
+Work is split in two so that a process pool scales: ``prepare`` turns an ``AuditResult`` into
+what the format writes (a JSON line, a CSV row) and runs in the worker; ``emit`` only writes it,
+in the parent. Sending a finished string between processes costs a fraction of pickling the
+nested result objects, and the parent stays free to feed the workers.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
 from collections import Counter
+from collections.abc import Callable, Sequence
 from enum import StrEnum
-from typing import IO
+from typing import IO, Any
 
 from mailaudit.model import AuditResult, Verdict
 from mailaudit.report.schema import CSV_COLUMNS, to_csv_row, to_json_line, to_record
@@ -21,22 +28,48 @@ class OutputFormat(StrEnum):
     CSV = "csv"
 
 
+# (verdict, payload): the verdict for counting and exit codes, the payload for the writer.
+Prepared = tuple[Verdict, Any]
+
+
+def _json_pretty(result: AuditResult) -> str:
+    return json.dumps(to_record(result), ensure_ascii=False, indent=2)
+
+
+def _csv_row(result: AuditResult) -> dict[str, str]:
+    return {k: csv_safe(v) for k, v in to_csv_row(result).items()}
+
+
+def _identity(result: AuditResult) -> AuditResult:
+    return result
+
+
+PREPARERS: dict[OutputFormat, Callable[[AuditResult], Any]] = {
+    OutputFormat.JSONL: to_json_line,
+    OutputFormat.JSON: _json_pretty,
+    OutputFormat.CSV: _csv_row,
+    OutputFormat.HUMAN: _identity,
+}
+
+
+def prepare(fmt: OutputFormat, results: Sequence[AuditResult]) -> list[Prepared]:
+    make = PREPARERS[fmt]
+    return [(r.verdict, make(r)) for r in results]
+
+
 class Writer:
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
         self.verdicts: Counter[Verdict] = Counter()
 
-    def write(self, result: AuditResult) -> None:
-        self.verdicts[result.verdict] += 1
-        self._write(result)
-
-    def write_group(self, results: list[AuditResult]) -> None:
+    def write_group(self, group: Sequence[Prepared]) -> None:
         """A message and its attachments, written together and flushed (resume relies on it)."""
-        for r in results:
-            self.write(r)
+        for verdict, _ in group:
+            self.verdicts[verdict] += 1
+        self._emit(group)
         self.stream.flush()
 
-    def _write(self, result: AuditResult) -> None:
+    def _emit(self, group: Sequence[Prepared]) -> None:
         raise NotImplementedError
 
     def close(self, *, seconds: float = 0.0, flagged: frozenset[Verdict] = frozenset()) -> None:
@@ -44,31 +77,27 @@ class Writer:
 
 
 class JsonlWriter(Writer):
-    def _write(self, result: AuditResult) -> None:
-        self.stream.write(to_json_line(result) + "\n")
-
-    def write_group(self, results: list[AuditResult]) -> None:
+    def _emit(self, group: Sequence[Prepared]) -> None:
         # One write per group: an interrupted run leaves at most one cut line (see resume.py).
-        for r in results:
-            self.verdicts[r.verdict] += 1
-        self.stream.write("".join(to_json_line(r) + "\n" for r in results))
-        self.stream.flush()
+        self.stream.write("".join(line + "\n" for _, line in group))
 
 
 class JsonWriter(Writer):
-    """A JSON array, streamed: opened on the first record, closed on close()."""
+    """A JSON array, streamed: opened at once, closed on close()."""
 
     def __init__(self, stream: IO[str]) -> None:
         super().__init__(stream)
         self.count = 0
         stream.write("[")
 
-    def _write(self, result: AuditResult) -> None:
-        # One write per record: Ctrl-C lands between Python statements, never inside a C-level
+    def _emit(self, group: Sequence[Prepared]) -> None:
+        # One write per group: Ctrl-C lands between Python statements, never inside a C-level
         # write, so the array can always be closed cleanly.
-        text = json.dumps(to_record(result), ensure_ascii=False, indent=2)
-        self.stream.write((",\n" if self.count else "\n") + text)
-        self.count += 1
+        parts = []
+        for _, text in group:
+            parts.append((",\n" if self.count else "\n") + text)
+            self.count += 1
+        self.stream.write("".join(parts))
 
     def close(self, *, seconds: float = 0.0, flagged: frozenset[Verdict] = frozenset()) -> None:
         self.stream.write("\n]\n" if self.count else "]\n")
@@ -81,30 +110,34 @@ class CsvWriter(Writer):
         self.csv = csv.DictWriter(stream, fieldnames=list(CSV_COLUMNS), lineterminator="\r\n")
         self.csv.writeheader()
 
-    def _write(self, result: AuditResult) -> None:
-        self.csv.writerow({k: csv_safe(v) for k, v in to_csv_row(result).items()})
+    def _emit(self, group: Sequence[Prepared]) -> None:
+        self.csv.writerows(row for _, row in group)
 
 
 class HumanWriter(Writer):
     """Details for each message when there are few (or ``detail``), else one line each and a
     summary table at the end."""
 
-    def __init__(self, stream: IO[str], *, detail: bool, color: bool | None = None,
+    def __init__(self, stream: IO[str] | None, *, detail: bool, color: bool | None = None,
                  summary: bool = True) -> None:
-        super().__init__(stream)
+        import sys
+
         from mailaudit.report.human import make_console
 
+        super().__init__(stream or sys.stdout)
+        # None: follow sys.stdout as it is at print time, so a live progress bar can redirect it.
         self.console = make_console(stream, color=color)
         self.detail = detail
         self.summary = summary
 
-    def _write(self, result: AuditResult) -> None:
+    def _emit(self, group: Sequence[Prepared]) -> None:
         from mailaudit.report.human import render_detail, render_line
 
-        if self.detail:
-            render_detail(self.console, result)
-        else:
-            render_line(self.console, result)
+        for _, result in group:
+            if self.detail:
+                render_detail(self.console, result)
+            else:
+                render_line(self.console, result)
 
     def close(self, *, seconds: float = 0.0, flagged: frozenset[Verdict] = frozenset()) -> None:
         from mailaudit.report.human import render_summary
@@ -114,12 +147,16 @@ class HumanWriter(Writer):
         super().close()
 
 
-def make_writer(fmt: OutputFormat, stream: IO[str], *, detail: bool = True,
+def make_writer(fmt: OutputFormat, stream: IO[str] | None, *, detail: bool = True,
                 color: bool | None = None) -> Writer:
+    """``stream`` None means standard output."""
+    if fmt is OutputFormat.HUMAN:
+        return HumanWriter(stream, detail=detail, color=color)
+    import sys
+
+    out = stream or sys.stdout
     if fmt is OutputFormat.JSONL:
-        return JsonlWriter(stream)
+        return JsonlWriter(out)
     if fmt is OutputFormat.JSON:
-        return JsonWriter(stream)
-    if fmt is OutputFormat.CSV:
-        return CsvWriter(stream)
-    return HumanWriter(stream, detail=detail, color=color)
+        return JsonWriter(out)
+    return CsvWriter(out)
