@@ -44,7 +44,7 @@ for _i in range(20):
     ZONE[f"c{_i}.chain.example"] = {"TXT": [f"v=spf1 include:c{_i + 1}.chain.example -all"]}
 
 
-class SlowZone(ZoneResolver):  # type: ignore[misc]
+class SlowZone(ZoneResolver):
     delay = 0.3
 
     def resolve(self, request: Any, handler: Any) -> Any:

@@ -126,7 +126,7 @@ def test_dkim_tags_never_raise(value: bytes) -> None:
 @SETTINGS
 @given(header_text)
 def test_addresses_never_raise(value: str) -> None:
-    addresses, problems = parse_address_list(value)
+    addresses, _problems = parse_address_list(value)
     for a in addresses:
         assert a.domain == a.domain.lower()
     parse_address(value)

@@ -108,11 +108,11 @@ def test_human_batch_lines(hostile_file: Path, color: str) -> None:
 def test_slot_values_shown_literally(tmp_path: Path) -> None:
     """A genuine-looking, signed notification whose slot holds the hostile text: the abused
     verdict's slot table shows it escaped."""
+    import random
+
     from mailaudit.dns.snapshot import write_snapshot
     from mailaudit.synth.build import Mailbox
     from mailaudit.synth.notify import Notification, open_workshop, send_notification
-
-    import random
 
     shop = open_workshop(None)
     template = shop.catalog.template("entra.email-verification-code")

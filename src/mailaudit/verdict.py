@@ -75,11 +75,20 @@ def auth_status(auth: AuthReport) -> AuthStatus:
         if dmarc:
             d = dmarc[0]
             aligned = bool(d.props.get("dmarc.aligned_dkim")) or bool(d.props.get("dmarc.aligned_spf"))
-            if d.result == "pass" or aligned:
+            if d.result == "pass":
                 return AuthStatus("pass", "recomputed", _dmarc_detail(d, "passes"), dkim_pass)
-            if d.result in ("fail", "none", "permerror") and d.result != "temperror":
-                if d.result == "permerror":
-                    return AuthStatus("fail", "recomputed", f"DMARC permerror: {d.reason}", dkim_pass)
+            frm = d.props.get("header.from") or "the From domain"
+            if d.result == "none" and aligned:
+                return AuthStatus("pass", "recomputed",
+                                  f"{frm} publishes no DMARC policy, but its identifiers align"
+                                  f"{_how(d)}", dkim_pass)
+            if d.result == "none" and "dmarc.aligned_dkim" in d.props:
+                return AuthStatus("fail", "recomputed",
+                                  f"{frm} publishes no DMARC policy and no DKIM or SPF pass "
+                                  "aligns with it", dkim_pass)
+            if d.result == "permerror":
+                return AuthStatus("fail", "recomputed", f"DMARC permerror: {d.reason}", dkim_pass)
+            if d.result == "fail":
                 return AuthStatus("fail", "recomputed", _dmarc_detail(d, "fails"), dkim_pass)
         # Recomputation could not conclude (DNS not captured, temporary failure): the trusted
         # receiver's record is the best evidence we have, and we say so.
@@ -95,15 +104,19 @@ def auth_status(auth: AuthReport) -> AuthStatus:
                       recorded_dkim)
 
 
-def _dmarc_detail(d: CheckResult, verb: str) -> str:
-    frm = d.props.get("header.from") or "the From domain"
+def _how(d: CheckResult) -> str:
     how = []
     if d.props.get("dmarc.aligned_dkim"):
         how.append(f"aligned DKIM d={d.props['dmarc.aligned_dkim']}")
     if d.props.get("dmarc.aligned_spf"):
         how.append("aligned SPF")
-    suffix = f" ({', '.join(how)})" if how else (f" ({d.reason})" if d.reason else "")
-    return f"DMARC {verb} for {frm}{suffix}"
+    return f" ({', '.join(how)})" if how else ""
+
+
+def _dmarc_detail(d: CheckResult, verb: str) -> str:
+    frm = d.props.get("header.from") or "the From domain"
+    how = _how(d) or (f" ({d.reason})" if d.reason else "")
+    return f"DMARC {verb} for {frm}{how}"
 
 
 def _recorded_status(auth: AuthReport, recorded_dkim: tuple[str, ...]) -> AuthStatus:

@@ -194,6 +194,9 @@ def _check_domain(domain: str, dkim: Sequence[CheckResult], spf: CheckResult,
         if tw_record.psd == "y":
             source = "tree walk, organisational domain one level below the public suffix domain"
     if record is None:
+        # No policy, but identifier alignment (RFC 7489 §3.1, relaxed) is still a fact the
+        # verdict needs: a domain without a DMARC record can authenticate its own mail.
+        _alignment(domain, _RELAXED, dkim, spf, props)
         reason = "; ".join([f"no DMARC record for {domain}", *notes])
         return CheckResult("dmarc", "none", reason, props)
     _record_props(record, props)
@@ -216,6 +219,10 @@ def _check_domain(domain: str, dkim: Sequence[CheckResult], spf: CheckResult,
     reason = "; ".join([f"{detail} (used {source} _dmarc.{record.domain})", *notes,
                         *record.problems])
     return CheckResult("dmarc", result, reason, props)
+
+
+_RELAXED = DmarcRecord(domain="", raw="", p=None, sp=None, np=None, pct=100, t=False, adkim="r",
+                       aspf="r", psd="u", rua="", problems=(), error="")
 
 
 def _record_props(record: DmarcRecord, props: dict[str, PropValue]) -> None:

@@ -19,17 +19,19 @@ _DEFAULT_LIMITS = Limits()
 def header_block_end(raw: bytes, start: int) -> tuple[int, int]:
     """(end of the header block, start of the body). The block ends at the first empty line,
     CRLF or LF; a message without one is all headers and has an empty body."""
-    if raw.startswith(b"\n", start):
-        return start, start + 1
-    if raw.startswith(b"\r\n", start):
-        return start, start + 2
-    lf = raw.find(b"\n\n", start)
-    crlf = raw.find(b"\n\r\n", start)
-    if lf < 0 and crlf < 0:
-        return len(raw), len(raw)
-    if crlf < 0 or 0 <= lf < crlf:
-        return lf + 1, lf + 2
-    return crlf + 1, crlf + 3
+    # Line by line rather than raw.find(b"\n\n"): the header block is a few KB while the
+    # message may be MB, and a two-byte search over the whole body costs more than this loop.
+    pos = start
+    find = raw.find
+    while True:
+        if raw.startswith(b"\n", pos):
+            return pos, pos + 1
+        if raw.startswith(b"\r\n", pos):
+            return pos, pos + 2
+        nl = find(b"\n", pos)
+        if nl < 0:
+            return len(raw), len(raw)
+        pos = nl + 1
 
 
 def _decode(data: bytes) -> str:

@@ -9,6 +9,7 @@ comments at top level, then reads the clauses by keyword; nothing here can backt
 from __future__ import annotations
 
 import ipaddress
+import re
 from email.utils import parsedate_to_datetime
 
 from mailaudit.model import ReceivedHop
@@ -16,35 +17,40 @@ from mailaudit.model import ReceivedHop
 _KEYWORDS = frozenset({"from", "by", "via", "with", "id", "for"})
 _MAX_LEN = 8 * 1024  # a Received field longer than this is garbage; its tail is ignored
 _IP_STRIP = "[]()<>;,."
+_IP_CHARS = "0123456789abcdefABCDEF:.%"
+
+
+_WORD = re.compile(r"[^ \t\r\n(]+")
+_SPACE = re.compile(r"[ \t\r\n]*")
+_PAREN = re.compile(r"[()\\]")
 
 
 def _split(text: str) -> list[tuple[str, bool]]:
-    """Top-level words and comments: (text, is_comment). Nested comments are one token."""
+    """Top-level words and comments: (text, is_comment). Nested comments are one token.
+    Single-character-class regexes only (no nesting), so every step is linear."""
     out: list[tuple[str, bool]] = []
     i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c in " \t\r\n":
-            i += 1
-        elif c == "(":
-            depth, start = 1, i + 1
-            i += 1
-            while i < n and depth:
-                ch = text[i]
-                if ch == "\\":
-                    i += 1
-                elif ch == "(":
-                    depth += 1
-                elif ch == ")":
-                    depth -= 1
-                i += 1
-            out.append((text[start:i - 1 if not depth else i], True))
+    while True:
+        i = _SPACE.match(text, i).end()  # type: ignore[union-attr]  # "*" always matches
+        if i >= n:
+            return out
+        if text[i] == "(":
+            depth, start, j = 1, i + 1, i + 1
+            while depth:
+                m = _PAREN.search(text, j)
+                if m is None:
+                    j = n
+                    break
+                c = m.group()
+                j = m.end() + (1 if c == "\\" else 0)
+                depth += 1 if c == "(" else -1 if c == ")" else 0
+            out.append((text[start:j - 1 if not depth else n], True))
+            i = j
         else:
-            start = i
-            while i < n and text[i] not in " \t\r\n(":
-                i += 1
-            out.append((text[start:i], False))
-    return out
+            m = _WORD.match(text, i)
+            assert m is not None
+            out.append((m.group(), False))
+            i = m.end()
 
 
 def ip_literal(token: str) -> str | None:
@@ -53,8 +59,8 @@ def ip_literal(token: str) -> str | None:
     t = token.strip(_IP_STRIP)
     if t[:5].lower() == "ipv6:":
         t = t[5:]
-    if not t or len(t) > 45 or not (":" in t or "." in t):
-        return None
+    if not t or len(t) > 45 or not (":" in t or "." in t) or t.strip(_IP_CHARS):
+        return None  # cheap pre-check: ipaddress raising on every host name is slow
     if "%" in t:  # zone index (fe80::1%eth0) is not a routable sender address
         t = t.split("%", 1)[0]
     try:
@@ -65,17 +71,22 @@ def ip_literal(token: str) -> str | None:
 
 def _split_date(text: str) -> tuple[str, str]:
     """(clauses, date): the date follows the last ";" outside comments (RFC 5321 §4.4)."""
-    depth = 0
-    last = -1
-    for i, c in enumerate(text):
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth = max(0, depth - 1)
-        elif c == ";" and depth == 0:
-            last = i
+    last = text.rfind(";")
     if last < 0:
         return text, ""
+    head = text[:last]
+    if head.count("(") != head.count(")"):
+        # The last ";" may sit inside a comment: walk the parentheses to find one outside.
+        depth, last = 0, -1
+        for i, c in enumerate(text):
+            if c == "(":
+                depth += 1
+            elif c == ")":
+                depth = max(0, depth - 1)
+            elif c == ";" and depth == 0:
+                last = i
+        if last < 0:
+            return text, ""
     return text[:last], text[last + 1:].strip()
 
 
