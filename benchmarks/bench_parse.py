@@ -19,8 +19,7 @@ from email import message_from_bytes, policy
 from mailaudit.checks.recorded import read_recorded
 from mailaudit.parse import parse_message
 
-WORDS = ("account tenant verify security code Microsoft Teams invitation billing please "
-         "review sign-in activity organisation message notification support").split()
+WORDS = ["account", "tenant", "verify", "security", "code", "Microsoft", "Teams", "invitation", "billing", "please", "review", "sign-in", "activity", "organisation", "message", "notification", "support"]
 
 
 def _paragraph(rng: random.Random, n: int) -> str:

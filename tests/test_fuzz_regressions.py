@@ -46,12 +46,10 @@ print(r.verdict)
 """
 
 
-# -- recorded_parse.tokenize: an unmatched ")" is never consumed ------------------------------
-# The word branch stops at ")" without advancing, so the loop appends empty words forever
+# -- recorded_parse.tokenize: an unmatched ")" was never consumed (fixed) --------------------
+# The word branch stopped at ")" without advancing, so the loop appended empty words forever
 # (unbounded memory as well as time). Found as fuzz/crashes/b56d4a1c…, fc0859fc…, 012b110a….
 
-@pytest.mark.xfail(strict=True, reason="checks/recorded_parse.py tokenize: unmatched ')' loops "
-                   "forever appending empty WORD tokens (line 90 never advances)")
 def test_authres_tokenizer_unmatched_close_paren() -> None:
     ok, said = finishes("""
         from mailaudit.checks.recorded_parse import tokenize
@@ -60,8 +58,6 @@ def test_authres_tokenizer_unmatched_close_paren() -> None:
     assert ok, said
 
 
-@pytest.mark.xfail(strict=True, reason="Authentication-Results with an unmatched ')' hangs "
-                   "read_recorded (recorded_parse.tokenize)")
 def test_audit_authres_unmatched_close_paren() -> None:
     raw = (b"Authentication-Results: mx.example.org; dmarc=pass ip=REJECT) "
            b"header.from=example.com\r\nFrom: a@example.com\r\nSubject: x\r\n\r\nbody\r\n")
@@ -69,8 +65,6 @@ def test_audit_authres_unmatched_close_paren() -> None:
     assert ok, said
 
 
-@pytest.mark.xfail(strict=True, reason="Received-SPF with an unmatched ')' hangs "
-                   "parse_received_spf (recorded_parse.tokenize)")
 def test_audit_received_spf_unmatched_close_paren() -> None:
     raw = (b"Received-SPF: Pass) client-ip=192.0.2.1\r\nFrom: a@example.com\r\n"
            b"Subject: x\r\n\r\nbody\r\n")

@@ -81,7 +81,7 @@ def test_test_missing_file(tmp_path: Path) -> None:
 
 
 def test_visible_and_markup() -> None:
-    assert visible("a\u200bb\x1b[31m") == "a\\u200bb\\x1b[31m"
+    assert visible("a\u200bb\x1b[31m") == "a\\u200bb\\e[31m"
     assert markup_safe("[link=x]y[/link]") == "\\[link=x]y\\[/link]"
     assert visible("x" * 10, limit=4).startswith("xxxx… [6 more")
 

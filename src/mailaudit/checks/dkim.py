@@ -38,13 +38,25 @@ class KeyFetcher:
     records undefined). Answers and outcomes are kept per name for the message.
     """
 
-    def __init__(self, resolver: Resolver) -> None:
+    def __init__(self, resolver: Resolver, *, asked: KeyFetcher | None = None) -> None:
         self.resolver = resolver
         self.records: dict[bytes, bytes | None] = {}
         self.problems: dict[bytes, str] = {}  # name -> one of the KEY_* reasons
+        self._asked = asked
+
+    def replay(self) -> KeyFetcher:
+        """A fresh fetcher that answers the names this one already asked from what it got,
+        without asking (or charging the lookup budget) again: for a second verifier over the
+        same message, which must see the same answers and only its own problems."""
+        return KeyFetcher(self.resolver, asked=self)
 
     def __call__(self, name: bytes, timeout: float = 5) -> bytes | None:
         if name in self.records:
+            return self.records[name]
+        if self._asked is not None and name in self._asked.records:
+            self.records[name] = self._asked.records[name]
+            if name in self._asked.problems:
+                self.problems[name] = self._asked.problems[name]
             return self.records[name]
         record: bytes | None = None
         text = name.decode("utf-8", "replace").rstrip(".")
@@ -89,7 +101,7 @@ def check_dkim(msg: ParsedMessage, resolver: Resolver, *,
 
     ``now`` is used for t= and x= on the fast path; the dkimpy fallback always uses the clock.
     """
-    view = fast.split_message(msg.raw)
+    view = fast.view_of(msg.raw)
     fetcher = KeyFetcher(resolver)
     if view.error:
         count = sum(1 for h in msg.headers if h.lname == "dkim-signature")

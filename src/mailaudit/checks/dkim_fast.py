@@ -36,6 +36,7 @@ HASHES: dict[bytes, Callable[..., Any]] = {
     b"rsa-sha256": hashlib.sha256,
     b"ed25519-sha256": hashlib.sha256,
 }
+ARC_HASHES: dict[bytes, Callable[..., Any]] = {b"rsa-sha256": hashlib.sha256}
 MANDATORY = (b"v", b"a", b"b", b"bh", b"d", b"h", b"s")
 
 # Character classes as byte strings: ``x.translate(None, CLASS)`` deletes them in C, so "only
@@ -91,6 +92,21 @@ class MessageView:
             digest = HASHES[hash_name](body).digest()
             self._bodyhash[key] = digest
         return digest
+
+
+_last_view: tuple[bytes, MessageView] | None = None
+
+
+def view_of(raw: bytes) -> MessageView:
+    """``split_message`` of ``raw``, shared by the DKIM and ARC checks of one message (and
+    with it the canonical bodies and body hashes both need). One entry: the message in hand."""
+    global _last_view
+    last = _last_view
+    if last is not None and last[0] is raw:
+        return last[1]
+    view = split_message(raw)
+    _last_view = (raw, view)
+    return view
 
 
 def _crlf(data: bytes) -> bytes:
@@ -407,29 +423,36 @@ class FastResult:
     tags: TagList | None = None
     signed_headers: tuple[bytes, ...] = ()
     expired: bool = False
+    # dkimpy raises an exception of its own here (not a verdict): base64 it cannot decode in
+    # bh= or b=, an RSA-sized signature against an Ed25519 key. ARC needs to know (the whole
+    # chain fails there); DKIM reports it as a permerror either way.
+    dkimpy_raises: bool = False
 
 
 TxtLookup = Callable[[bytes], bytes | None]
 
 
-def validate_signature_tags(sig: dict[bytes, bytes], now: float) -> str:
-    """dkimpy's ``validate_signature_fields`` for DKIM-Signature; "" when valid."""
-    for tag in MANDATORY:
+def validate_signature_tags(sig: dict[bytes, bytes], now: float, *, arc: bool = False) -> str:
+    """dkimpy's ``validate_signature_fields``; "" when valid. With ``arc`` the rules for
+    ARC-Message-Signature and ARC-Seal: only rsa-sha256 (RFC 8617 section 4.1.3, and dkimpy's
+    ``ARC_HASH_ALGORITHMS``), no i=/d= relation; the caller checks the mandatory tags."""
+    hashes = ARC_HASHES if arc else HASHES
+    for tag in () if arc else MANDATORY:
         if tag not in sig:
             return f"missing {tag.decode()}= tag"
-    if sig[b"a"] not in HASHES:
+    if b"a" in sig and sig[b"a"] not in hashes:
         return f"unknown signature algorithm a={sig[b'a'].decode('utf-8', 'replace')}"
-    if not _b64_tag_ok(sig[b"b"]):
+    if b"b" in sig and not _b64_tag_ok(sig[b"b"]):
         return "b= value is not valid base64"
     # dkimpy checks the b= characters a second time here (an upstream slip); b= passed above.
-    if len(sig[b"bh"].translate(None, _DELETE_WS)) % 4:
+    if b"bh" in sig and len(sig[b"bh"].translate(None, _DELETE_WS)) % 4:
         return "bh= value is not valid base64"
     if b"cv" in sig and sig[b"cv"] not in (b"pass", b"fail", b"none"):
         return "cv= value is not valid"
-    d = sig[b"d"]
+    d = sig.get(b"d", b"")
     if d.isascii() and len(d.translate(None, _D_SPECIALS)) != len(d):
         return "d= value is not a valid domain"
-    if b"i" in sig:
+    if b"i" in sig and not arc:
         i, dl = sig[b"i"].lower(), d.lower()
         if not i.endswith(dl) or len(i) < len(dl) + 1 or i[-len(dl) - 1] not in (0x40, 0x2E):
             return "i= domain is not a subdomain of d="
@@ -446,7 +469,7 @@ def validate_signature_tags(sig: dict[bytes, bytes], now: float) -> str:
         t_sign = int(sig[b"t"])
         if t_sign > int(now) + CLOCK_SLOP:
             return "t= value is in the future"
-    if sig[b"v"] != b"1":
+    if b"v" in sig and sig[b"v"] != b"1":
         return "v= value is not 1"
     if b"x" in sig:
         if not _digits(sig[b"x"]):
@@ -517,8 +540,20 @@ def verify(view: MessageView, idx: int, lookup: TxtLookup, *, keys: KeyCache,
     if problem:
         return FastResult("permerror", problem, tags=tl, expired=problem.startswith("signature expired"))
     include = [p.strip().lower() for p in sig[b"h"].split(b":")]
-    signed = tuple(include)
+    return verify_signature(view, tl, include, sig_name, sig_value, lookup, keys=keys,
+                            minkey=minkey)
 
+
+def verify_signature(view: MessageView, tl: TagList, include: list[bytes], sig_name: bytes,
+                     sig_value: bytes, lookup: TxtLookup, *, keys: KeyCache,
+                     minkey: int = MIN_RSA_BITS, default_c: bytes | None = None) -> FastResult:
+    """dkimpy's ``verify_sig``: key, body hash (when bh= is present), header hash, crypto, for
+    a signature whose tags were already validated. ``include`` are the header names it covers,
+    ``sig_name: sig_value`` the signature header field itself (hashed with b= emptied).
+    ``default_c`` is the c= to assume when absent: simple/simple for DKIM (RFC 6376 section
+    3.5), relaxed/relaxed for ARC (dkimpy's reading of RFC 8617 sections 4.1.2 and 4.1.3)."""
+    sig = tl.tags
+    signed = tuple(include)
     name = sig[b"s"] + b"._domainkey." + sig[b"d"] + b"."
     record = lookup(name)
     if record is None:
@@ -529,19 +564,22 @@ def verify(view: MessageView, idx: int, lookup: TxtLookup, *, keys: KeyCache,
         return FastResult("permerror", exc.reason, tags=tl, revoked=exc.revoked,
                           signed_headers=signed)
 
-    canon = parse_c(sig.get(b"c"))
+    canon = parse_c(sig.get(b"c", default_c))
     if canon is None:
         return FastResult("permerror", "invalid c= value", tags=tl, key_bits=key.bits,
                           signed_headers=signed)
     head_alg, body_alg = canon
-    length = int(sig[b"l"]) if b"l" in sig else -1
-    expected_bh = _b64_decode_ws(sig[b"bh"])
-    if expected_bh is None:
-        return FastResult("permerror", "bh= value is not valid base64", tags=tl,
-                          key_bits=key.bits, signed_headers=signed)
-    if view.body_hash(body_alg, sig[b"a"], length) != expected_bh:
-        return FastResult("fail", "body hash did not verify", body_mismatch=True, tags=tl,
-                          key_bits=key.bits, signed_headers=signed)
+    if b"bh" in sig:
+        if sig.get(b"l") == b"":
+            raise Unsupported("empty l= (dkimpy raises ValueError)")
+        length = int(sig[b"l"]) if b"l" in sig else -1
+        expected_bh = _b64_decode_ws(sig[b"bh"])
+        if expected_bh is None:
+            return FastResult("permerror", "bh= value is not valid base64", tags=tl,
+                              key_bits=key.bits, signed_headers=signed, dkimpy_raises=True)
+        if view.body_hash(body_alg, sig[b"a"], length) != expected_bh:
+            return FastResult("fail", "body hash did not verify", body_mismatch=True, tags=tl,
+                              key_bits=key.bits, signed_headers=signed)
 
     # dkimpy adds one more "from" so that a second From header field breaks the signature.
     if b"from" in include:
@@ -555,12 +593,13 @@ def verify(view: MessageView, idx: int, lookup: TxtLookup, *, keys: KeyCache,
     signature = _b64_decode_ws(sig[b"b"])
     if signature is None:
         return FastResult("permerror", "b= value is not valid base64", tags=tl,
-                          key_bits=key.bits, signed_headers=signed)
+                          key_bits=key.bits, signed_headers=signed, dkimpy_raises=True)
     if key.kind == b"rsa":
         return _verify_rsa(key, hasher, signature, minkey, tl, signed)
     ok = _verify_ed25519(key, hasher.digest(), signature)
     return FastResult("pass" if ok else "fail", "" if ok else "signature did not verify",
-                      tags=tl, key_bits=key.bits, signed_headers=signed)
+                      tags=tl, key_bits=key.bits, signed_headers=signed,
+                      dkimpy_raises=len(signature) != 64)
 
 
 _DIGEST_INFO = {

@@ -7,10 +7,12 @@ disagree (a hosting suffix with its own DMARC record, a public-suffix operator p
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mailaudit.dns.base import Resolver
+from mailaudit.psl import psl
 
 if TYPE_CHECKING:
     from mailaudit.checks.dmarc import DmarcRecord
@@ -18,19 +20,6 @@ if TYPE_CHECKING:
 # DMARCbis §4.10: a walk starting deeper than this jumps straight to 7 labels, so one walk is
 # at most 8 queries whatever the attacker puts in the From domain.
 _MAX_WALK_LABELS = 7
-
-_psl: Any = None
-
-
-def _list() -> Any:
-    global _psl
-    if _psl is None:
-        # The list bundled with publicsuffixlist: offline and reproducible (no download).
-        from publicsuffixlist import PublicSuffixList
-
-        _psl = PublicSuffixList()
-    return _psl
-
 
 def normalise_domain(domain: str) -> str | None:
     """Lower-case, no trailing dot; None for what cannot be a domain name."""
@@ -46,9 +35,15 @@ def org_domain_psl(domain: str) -> str | None:
     """RFC 7489 §3.2: the public suffix plus one label; None when ``domain`` is itself a public
     suffix (or no domain at all)."""
     name = normalise_domain(domain)
-    if name is None:
-        return None
-    result = _list().privatesuffix(name)
+    return None if name is None else _org_domain_of(name)
+
+
+# A batch sees the same few hundred From and d= domains again and again, and the answer is a
+# pure function of the bundled list. Keys are normalised names (at most 253 characters), and
+# the cache is bounded, so hostile names cannot make it grow.
+@functools.lru_cache(maxsize=8192)
+def _org_domain_of(name: str) -> str | None:
+    result = psl().privatesuffix(name)
     return str(result) if result else None
 
 

@@ -54,19 +54,59 @@ def _codec(charset: str | None) -> tuple[str, bool]:
     return info.name, True
 
 
-def _message_bytes(part: Message) -> bytes:
-    """Bytes of an attached message, re-serialised (the stdlib does not keep the original)."""
-    from email.generator import BytesGenerator
-    from io import BytesIO
+def _enc(text: str) -> bytes:
+    # compat32 keeps undecodable bytes as surrogates; this gives the original bytes back.
+    return text.encode("utf-8", "surrogateescape")
 
+
+def _message_bytes(part: Message, max_depth: int) -> tuple[bytes, bool]:
+    """Bytes of an attached message rebuilt from the parsed tree, and whether it nests deeper
+    than ``max_depth``.
+
+    Not ``email.generator``: it re-folds every header, and its header splitter is quadratic in
+    the length of a long header (a 60 KB To: field took 9 s), and it recurses per level. Here
+    headers are written as they were read (compat32 keeps their folding) and parts are joined
+    with their boundaries, using an explicit stack.
+    """
     payload = part.get_payload()
     inner = payload[0] if isinstance(payload, list) and payload else None
-    if inner is None:
+    if inner is None or isinstance(inner, str):
         data = part.get_payload(decode=True)
-        return data if isinstance(data, bytes) else b""
-    buf = BytesIO()
-    BytesGenerator(buf, mangle_from_=False, maxheaderlen=0).flatten(inner, linesep="\r\n")
-    return buf.getvalue()
+        return (data if isinstance(data, bytes) else b""), False
+    out: list[bytes] = []
+    too_deep = False
+    stack: list[tuple[Message | bytes, int]] = [(inner, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, bytes):
+            out.append(item)
+            continue
+        too_deep = too_deep or depth > max_depth
+        # The stored header list and payload, not items()/get_payload(): those replace the
+        # 8-bit bytes compat32 keeps as surrogates, and the bytes must stay as sent.
+        for name, value in getattr(item, "_headers", ()):
+            out.append(_enc(f"{name}: {value}\r\n"))
+        out.append(b"\r\n")
+        body = getattr(item, "_payload", None)
+        if not isinstance(body, list):
+            out.append(_enc(body) if isinstance(body, str) else b"")
+            continue
+        children = [c for c in body if not isinstance(c, str)]
+        if item.get_content_maintype() == "message":
+            stack.extend((c, depth + 1) for c in reversed(children))
+            continue
+        boundary = _enc(item.get_boundary() or "")
+        tail: list[tuple[Message | bytes, int]] = []
+        if item.preamble:
+            tail.append((_enc(item.preamble) + b"\r\n", depth))
+        for child in children:
+            tail += [(b"--" + boundary + b"\r\n", depth), (child, depth + 1),
+                     (b"\r\n", depth)]
+        tail.append((b"--" + boundary + b"--\r\n", depth))
+        if item.epilogue:
+            tail.append((_enc(item.epilogue), depth))
+        stack.extend(reversed(tail))
+    return b"".join(out), too_deep
 
 
 class _Walk:
@@ -82,6 +122,8 @@ class _Walk:
         self.size_hit = False
 
     def note(self, code: str, message: str, severity: Severity = Severity.WARNING) -> None:
+        if code.startswith("limit-") and any(f.code == code for f in self.findings):
+            return  # one finding per limit is enough
         if len(self.findings) < 50:
             self.findings.append(Finding(code, severity, message))
 
@@ -150,7 +192,12 @@ class _Walk:
                         if not isinstance(child, str):
                             stack.append((child, f"{prefix}{k + 1}", depth + 1))
                 elif ctype == "message/rfc822":
-                    data = self.take(_message_bytes(part)) or b""
+                    data, too_deep = _message_bytes(part, limits.max_mime_depth - depth)
+                    if too_deep:
+                        self.note("mime-too-deep", f"part {path or '1'}: attached message nests "
+                                  f"deeper than {limits.max_mime_depth} levels "
+                                  "(limit max_mime_depth)")
+                    data = self.take(data) or b""
                     self.messages.append(Part(path or "1", ctype, part.get_filename() or "",
                                               data))
                 else:
@@ -162,6 +209,17 @@ class _Walk:
                           f"({type(exc).__name__})")
 
 
+def _part_limit_cut(src: bytes, max_parts: int) -> int | None:
+    """Offset of the delimiter line past 2 * max_parts, or None when there are fewer."""
+    allowed = 2 * max_parts
+    if src.count(b"\n--") <= allowed:
+        return None
+    pos = 0
+    for _ in range(allowed + 1):
+        pos = src.find(b"\n--", pos) + 1
+    return pos
+
+
 def load_body(raw: bytes, headers: tuple[Header, ...], body_offset: int,
               limits: Limits = _DEFAULT_LIMITS) -> Body:
     """Walk the MIME tree of a message. Never raises; problems become findings."""
@@ -170,6 +228,13 @@ def load_body(raw: bytes, headers: tuple[Header, ...], body_offset: int,
 
     walk = _Walk(limits)
     src = _mime_source(raw, headers, body_offset)
+    cut = _part_limit_cut(src, limits.max_mime_parts)
+    if cut is not None:
+        # The feed parser builds every part before the walk can count them; 80,000 tiny parts
+        # took seconds. Cut the source after twice the allowed number of delimiter lines.
+        src = src[:cut]
+        walk.note("limit-mime-parts", f"MIME source cut after {2 * limits.max_mime_parts} "
+                  "boundary lines (limit max_mime_parts)")
     try:
         root = email.message_from_bytes(src, policy=policy.compat32)
     except RecursionError:

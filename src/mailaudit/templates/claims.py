@@ -62,9 +62,9 @@ def edit_distance_at_most(a: str, b: str, limit: int) -> int | None:
 
 @functools.cache
 def _psl() -> object:
-    from publicsuffixlist import PublicSuffixList
+    from mailaudit.psl import psl
 
-    return PublicSuffixList()
+    return psl()
 
 
 def registrable(domain: str) -> str:

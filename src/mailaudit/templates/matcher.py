@@ -143,17 +143,19 @@ def claim_of(msg: ParsedMessage, catalog: Catalog) -> SenderClaim | None:
     for brand in catalog.brands:
         if domain and on_domains(domain, brand.domains):
             continue  # the brand's own domain: a person or an uncatalogued sender, not a claim
+        # A look-alike domain is the stronger evidence (it was registered to deceive), so it
+        # is named first when a message uses both tricks.
+        if domain:
+            why = lookalike(domain, brand)
+            if why is not None:
+                return SenderClaim(_closest_sender(catalog, brand, domain), "lookalike-domain",
+                                   why)
         if frm.display_name:
             claimed = display_name_claim(frm.display_name, brand, _senders_of(catalog, brand))
             if claimed is not None:
                 return SenderClaim(claimed, "display-name",
                                    f"display name {normalise(frm.display_name)[:120]!r} "
                                    f"on {domain or 'no domain'}")
-        if domain:
-            why = lookalike(domain, brand)
-            if why is not None:
-                return SenderClaim(_closest_sender(catalog, brand, domain), "lookalike-domain",
-                                   why)
     return None
 
 

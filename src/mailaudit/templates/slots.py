@@ -34,11 +34,22 @@ class SlotType:
 
 
 def _count_sentences(value: str) -> int:
-    """Sentence ends followed by more words: "Ltd." inside a name does not count twice."""
+    """Sentence ends followed by a capitalised word. A period after a short capitalised
+    word is an abbreviation, not an end: "St. Mary's", "Dr. Raman", "Co. KG", "J. Smith"."""
     ends = 0
     for i, ch in enumerate(value[:-1]):
-        if ch in ".!?" and value[i + 1] == " " and i + 2 < len(value) and value[i + 2].isalpha():
-            ends += 1
+        if ch not in ".!?" or value[i + 1] != " " or i + 2 >= len(value):
+            continue
+        if not value[i + 2].isupper():
+            continue
+        if ch == ".":
+            start = i
+            while start > 0 and value[start - 1].isalpha():
+                start -= 1
+            word = value[start:i]
+            if len(word) <= 3 and word[:1].isupper():
+                continue
+        ends += 1
     return ends + 1
 
 
@@ -60,7 +71,7 @@ def _char_problems(value: str, extra_ok: str, what: str) -> list[str]:
     return []
 
 
-_NAME_PUNCT = "&.,'’-()/+!:#_"
+_NAME_PUNCT = "&.,'’-–—()/+!:#_"  # en and em dashes are common in real team and org names
 
 
 def _soft_limit(value: str, params: SlotParams, default: int, what: str) -> list[str]:
