@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from test_cli import SNAPSHOT, mailaudit_bin, run
 
 from mailaudit.model import ExitCode
-from test_cli import SNAPSHOT, mailaudit_bin, run
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_MBOX = ROOT / "samples-mailboxes" / "samples.mbox"

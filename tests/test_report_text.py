@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 
 import pytest
+from rich.text import Text
 
 from mailaudit.report.human import make_console
 from mailaudit.report.text import csv_safe, visible
-from rich.text import Text
 
 
 @pytest.mark.parametrize(

@@ -159,7 +159,7 @@ def template_block(result: AuditResult) -> Group | None:
     m = result.template
     if m is None:
         return None
-    lines: list[Text | Table] = []
+    lines: list[Text | Table | Padding] = []
     head = Text("Template ", style="bold")
     head.append(visible(m.template_id or "none close", limit=80))
     head.append(f"  (sender {visible(m.sender, limit=60)}, {m.score:.0%} of fixed text found"

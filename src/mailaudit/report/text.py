@@ -17,15 +17,15 @@ from __future__ import annotations
 import unicodedata
 
 # Characters that change how surrounding text is displayed, or are invisible.
-_FORMAT_CHARS = frozenset(
-    [0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0]
-    + list(range(0x200B, 0x2010))  # zero-width space/joiners, LRM, RLM
-    + list(range(0x2028, 0x202F))  # line/paragraph separators, bidi embeddings and overrides
-    + list(range(0x2060, 0x2070))  # word joiner, invisible operators, bidi isolates
-    + list(range(0xFE00, 0xFE10))  # variation selectors
-    + list(range(0xFFF9, 0xFFFC))  # interlinear annotation
-    + list(range(0xE0000, 0xE0080))  # tag characters
-)
+_FORMAT_CHARS = frozenset([
+    0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0,
+    *range(0x200B, 0x2010),  # zero-width space/joiners, LRM, RLM
+    *range(0x2028, 0x202F),  # line/paragraph separators, bidi embeddings and overrides
+    *range(0x2060, 0x2070),  # word joiner, invisible operators, bidi isolates
+    *range(0xFE00, 0xFE10),  # variation selectors
+    *range(0xFFF9, 0xFFFC),  # interlinear annotation
+    *range(0xE0000, 0xE0080),  # tag characters
+])
 
 
 def _escape_char(ch: str) -> str:
