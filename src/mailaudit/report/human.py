@@ -16,7 +16,14 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from mailaudit.model import AuditResult, CheckResult, RecordedResult, Severity, Verdict
+from mailaudit.model import (
+    AuditResult,
+    CheckResult,
+    RecordedResult,
+    Severity,
+    TemplateMatch,
+    Verdict,
+)
 from mailaudit.report.text import visible
 
 VERDICT_STYLE = {
@@ -165,14 +172,19 @@ def template_block(result: AuditResult) -> Group | None:
     head.append(f"  (sender {visible(m.sender, limit=60)}, {m.score:.0%} of fixed text found"
                 f"{', on template' if m.matched else ', OFF TEMPLATE'})", style="dim")
     lines.append(head)
-    if m.slots:
+    if m.rendered:
+        lines.append(Padding(_rendered(m), (0, 0, 0, 2)))
+    fine = [s.name for s in m.slots if not s.hostile]
+    if fine:
+        lines.append(Text("  slots that fit: " + ", ".join(fine), style="green"))
+    if any(s.hostile for s in m.slots):
         slots = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
         slots.add_column("slot")
         slots.add_column("type")
         slots.add_column("value")
         slots.add_column("")
-        for s in m.slots:
-            flag = Text("HOSTILE", style="bold red") if s.hostile else Text("ok", style="green")
+        for s in (s for s in m.slots if s.hostile):
+            flag = Text("HOSTILE", style="bold red")
             why = "; ".join(list(s.problems) + [f"{g.kind}: {g.value}" for g in s.signals])
             if why:
                 flag.append(" " + visible(why, limit=200), style="red")
@@ -191,6 +203,26 @@ def template_block(result: AuditResult) -> Group | None:
     if m.source:
         lines.append(Text("  source: " + visible(m.source, limit=200), style="dim"))
     return Group(*lines)
+
+
+def _rendered(m: TemplateMatch, *, max_lines: int = 14) -> Text:
+    """The template as this message filled it: fixed text dim, customer-written slot values
+    highlighted (reverse red when hostile), so the analyst sees where the words came from."""
+    from mailaudit.templates.display import rendered_pieces
+
+    hostile = {s.name for s in m.slots if s.hostile}
+    text = Text()
+    for slot, piece in rendered_pieces(m.rendered):
+        shown = visible(piece, keep_newlines=slot is None, limit=400)
+        if slot is None:
+            text.append(shown, style="dim")
+        else:
+            text.append(shown, style="bold reverse red" if slot in hostile else "bold")
+    lines = list(text.split("\n"))
+    if len(lines) > max_lines:
+        more = len(lines) - max_lines
+        lines = [*lines[:max_lines], Text(f"… {more} more lines", style="dim")]
+    return Text("\n").join(lines)
 
 
 def render_detail(console: Console, result: AuditResult) -> None:
