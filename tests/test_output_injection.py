@@ -192,9 +192,6 @@ def test_json_is_valid_utf8(tmp_path: Path, case: str, fmt: str) -> None:
     _check_json_output(tmp_path, BROKEN_UNICODE[case], fmt)
 
 
-@pytest.mark.xfail(strict=True, reason="parse/rfc2047.py decodes utf-7 / unicode_escape encoded "
-                   "words to lone surrogates; report/schema.py to_json_line keeps them "
-                   "(ensure_ascii=False), so the CLI dies with UnicodeEncodeError writing JSON")
 @pytest.mark.parametrize("fmt", ["json", "jsonl"])
 @pytest.mark.parametrize("case", sorted(SURROGATES))
 def test_json_is_valid_utf8_with_lone_surrogates(tmp_path: Path, case: str, fmt: str) -> None:

@@ -10,14 +10,13 @@ nested result objects, and the parent stays free to feed the workers.
 from __future__ import annotations
 
 import csv
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import IO, Any
 
 from mailaudit.model import AuditResult, Verdict
-from mailaudit.report.schema import CSV_COLUMNS, to_csv_row, to_json_line, to_record
+from mailaudit.report.schema import CSV_COLUMNS, dumps, to_csv_row, to_json_line, to_record
 from mailaudit.report.text import csv_safe
 
 
@@ -33,7 +32,7 @@ Prepared = tuple[Verdict, Any]
 
 
 def _json_pretty(result: AuditResult) -> str:
-    return json.dumps(to_record(result), ensure_ascii=False, indent=2)
+    return dumps(to_record(result), indent=2)
 
 
 def _csv_row(result: AuditResult) -> dict[str, str]:

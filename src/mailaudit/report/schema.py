@@ -65,9 +65,24 @@ def to_record(result: AuditResult) -> dict[str, Any]:
 
 
 def to_json_line(result: AuditResult) -> str:
-    # ensure_ascii=False keeps the file readable; lone surrogates from broken input are
-    # escaped by json, and every str we hold is valid Unicode, so the output is valid UTF-8.
-    return json.dumps(to_record(result), ensure_ascii=False, separators=(",", ":"))
+    return dumps(to_record(result))
+
+
+def dumps(record: dict[str, Any], *, indent: int | None = None) -> str:
+    """JSON that is always valid UTF-8.
+
+    ensure_ascii=False keeps the file readable. A lone surrogate (a decoder given hostile
+    bytes can produce one, e.g. a UTF-7 encoded word) cannot be written as UTF-8, so such a
+    record is written with every non-ASCII character escaped instead: still valid JSON, still
+    the same data.
+    """
+    separators = (",", ":") if indent is None else (",", ": ")
+    text = json.dumps(record, ensure_ascii=False, indent=indent, separators=separators)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(record, ensure_ascii=True, indent=indent, separators=separators)
+    return text
 
 
 def summarise_method(result: AuditResult, method: str) -> str:
