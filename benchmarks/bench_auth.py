@@ -31,15 +31,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import OUT  # noqa: E402
-from _mbox import read_mbox  # noqa: E402
+from _common import OUT
+from _mbox import read_mbox
 
-from mailaudit.checks import authenticate  # noqa: E402
-from mailaudit.checks.dkim import KeyFetcher  # noqa: E402
-from mailaudit.checks.recorded import read_recorded  # noqa: E402
-from mailaudit.dns.snapshot import SnapshotResolver  # noqa: E402
-from mailaudit.options import AuditOptions  # noqa: E402
-from mailaudit.parse import parse_message  # noqa: E402
+from mailaudit.checks import authenticate
+from mailaudit.checks.dkim import KeyFetcher
+from mailaudit.checks.recorded import read_recorded
+from mailaudit.dns.snapshot import SnapshotResolver
+from mailaudit.options import AuditOptions
+from mailaudit.parse import parse_message
 
 
 def recompute(messages: list[bytes], resolver: SnapshotResolver, options: AuditOptions) -> None:

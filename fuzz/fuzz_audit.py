@@ -348,12 +348,8 @@ def build_seeds(corpus: Sequence[Path], seed: int) -> SeedSet:
 def known_bug(raw: bytes) -> str:
     """The regression test an input would only repeat, or "". Cheap counts, no parsing; an
     entry goes when its test stops being xfail."""
-    if raw.count(b"\n ") + raw.count(b"\n\t") > 50_000:
-        return "test_dkim_split_many_continuation_lines"
-    if len(raw) > 50_000 and b"message/rfc822" in raw.lower():
-        return "test_attached_message_with_long_header"
-    if raw.count(b"\n--") > 20_000:
-        return "test_part_limit_bounds_parse_time"
+    if raw.lower().count(b"dkim-signature") > 2_000:
+        return "test_many_copies_of_a_valid_signature"
     return ""
 
 

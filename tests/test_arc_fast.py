@@ -28,8 +28,8 @@ from mailaudit.dns.snapshot import SnapshotResolver
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from test_arc_suite import CASES, SUITE, parsed  # noqa: E402
-from test_dkim_generated import _weak_rsa_key  # noqa: E402
+from test_arc_suite import CASES, SUITE, parsed
+from test_dkim_generated import _weak_rsa_key
 
 DOMAIN = "seal.example"
 GENERATED = 600
@@ -227,7 +227,7 @@ MUTATIONS: dict[str, Callable[[random.Random, list[bytes], bytes], tuple[list[by
                                                 lambda x: x.replace(b"h=", b"h=arc-seal:", 1)), b),
     "seal-expired": lambda r, f, b: (_edited(r, f, b"arc-seal:",
                                              lambda x: x.replace(b"cv=", b"x=1; cv=", 1)), b),
-    "from-added": lambda r, f, b: (f + [b"From: attacker@evil.example"], b),
+    "from-added": lambda r, f, b: ([*f, b"From: attacker@evil.example"], b),
 }
 
 
@@ -251,7 +251,7 @@ def _duplicate(rng: random.Random, fields: list[bytes]) -> list[bytes]:
     if not idx:
         return fields
     i = rng.choice(idx)
-    return fields[:i] + [fields[i]] + fields[i:]
+    return [*fields[:i], fields[i], *fields[i:]]
 
 
 def _reorder(fields: list[bytes]) -> list[bytes]:

@@ -95,7 +95,7 @@ def audit_message(raw: bytes, *, resolver: Resolver | None = None, catalog: Cata
     except MemoryError:
         return error_result(ref, "too-large", "message needs more memory than allowed to audit",
                             parent=parent)
-    except Exception as exc:  # noqa: BLE001 - one hostile message must not stop a batch
+    except Exception as exc:
         return error_result(ref, "internal-error",
                             f"mailaudit could not audit this message ({type(exc).__name__}: {exc}); "
                             "please report it with the message attached", parent=parent)
@@ -138,7 +138,7 @@ def audit_item(item: RawMessage | SourceError, *, resolver: Resolver | None,
         return results
     try:
         attached = _attached_messages(item.data, options)
-    except Exception:  # noqa: BLE001 - the parent's own record already says what went wrong
+    except Exception:
         attached = []
     for path, data in attached:
         child = RawMessage(ref=item.ref.child(f"attachment={path}"), data=data, parent=item.ref)

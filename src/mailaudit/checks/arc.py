@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import logging
 import re
+import sys
 import time
 from dataclasses import dataclass
 
@@ -37,6 +38,8 @@ _INSTANCE_RE = re.compile(rb"[\s;]?i\s*=\s*(\d+)", re.IGNORECASE)
 _AMS_TAGS = (b"i", b"a", b"b", b"bh", b"d", b"h", b"s")
 _AS_TAGS = (b"i", b"a", b"b", b"cv", b"d", b"s")
 _RELAXED = b"relaxed/relaxed"
+MAX_INSTANCE = 50
+_INT_DIGITS = sys.get_int_max_str_digits()
 
 
 def check_arc(msg: ParsedMessage, resolver: Resolver) -> ArcReport:
@@ -91,6 +94,11 @@ def validate_fast(view: fast.MessageView, fetcher: KeyFetcher) -> tuple[str, str
     entries = _sorted_arc_headers(view)
     if not entries or entries[0][0] == 0:
         return "none", "Message is not ARC signed"
+    if entries[0][0] > MAX_INSTANCE:
+        # Every seal covers all the sets below it, so a long chain costs quadratic hashing;
+        # RFC 8617 section 4.2.1 bounds i= to 1-50, and section 5.2 step 3 fails a chain
+        # outside the bounds. (dkimpy does not check the bound; its sealer never exceeds it.)
+        return "fail", f"ARC instance i={entries[0][0]} is above {MAX_INSTANCE} (RFC 8617 section 4.2.1)"
     by_instance: dict[int, list[tuple[bytes, bytes]]] = {}
     for instance, name, value in entries:
         by_instance.setdefault(instance, []).append((name, value))
@@ -142,15 +150,15 @@ def _sorted_arc_headers(view: fast.MessageView) -> list[tuple[int, bytes, bytes]
     with an instance number, sorted by (instance, name, value) descending."""
     found: list[tuple[int, bytes, bytes]] = []
     for name, value in view.headers:
-        cname, cvalue = fast.canonicalize_header(b"relaxed", name, value)
-        if cname not in _ARC_NAMES:
+        if name.lower().rstrip() not in _ARC_NAMES:
             continue
+        cname, cvalue = fast.canonicalize_header(b"relaxed", name, value)
         m = _INSTANCE_RE.search(cvalue)
         if m is None:
             continue
         digits = m.group(1)
-        if len(digits) > 4000:
-            continue  # int() refuses it in dkimpy too (the header is skipped)
+        if len(digits) > _INT_DIGITS > 0:
+            continue  # int() refuses it, in dkimpy too (the header is skipped)
         found.append((int(digits), cname, cvalue))
     found.sort(key=lambda e: (e[0], e[1], e[2].lower()))
     found.reverse()

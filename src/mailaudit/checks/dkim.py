@@ -126,7 +126,8 @@ def _check_one(raw: bytes, view: fast.MessageView, idx: int, sig_value: bytes,
                dk: list[Any]) -> tuple[CheckResult, list[Finding]]:
     tl = parse_tags(sig_value)
     try:
-        outcome = fast.verify(view, idx, fetcher, keys=KEYS, now=now)
+        outcome = fast.verify(view, idx, fetcher, keys=KEYS, now=now,
+                              tags=None if view.error else tl)
         result, reason, failure = _from_fast(outcome, fetcher, tl)
         key_bits = outcome.key_bits
     except Exception as exc:  # Unsupported, or a fast-path bug: dkimpy decides

@@ -3,6 +3,7 @@ parsing, identifier alignment, and the disposition the policy asks for."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -42,6 +43,23 @@ class DmarcRecord:
 
 def parse_dmarc_record(text: str, domain: str = "") -> DmarcRecord | None:
     """None when ``text`` is not a DMARC record at all (does not start with ``v=DMARC1``)."""
+    if len(text) <= _MEMO_RECORD:
+        return _parse_remembered(text, domain)
+    return _parse(text, domain)
+
+
+# Policy discovery sees the same few hundred records again and again in a batch; parsing is a
+# pure function of (text, domain) and DmarcRecord is frozen, so parsed records are shared. The
+# lookups themselves still go through the resolver, so the lookup budget is spent as before.
+_MEMO_RECORD = 512
+
+
+@functools.lru_cache(maxsize=2048)
+def _parse_remembered(text: str, domain: str) -> DmarcRecord | None:
+    return _parse(text, domain)
+
+
+def _parse(text: str, domain: str) -> DmarcRecord | None:
     raw = text[:_MAX_RECORD]
     parts = raw.split(";")
     first = parts[0].replace(" ", "").replace("\t", "")

@@ -34,15 +34,19 @@ def normalise_domain(domain: str) -> str | None:
 def org_domain_psl(domain: str) -> str | None:
     """RFC 7489 §3.2: the public suffix plus one label; None when ``domain`` is itself a public
     suffix (or no domain at all)."""
-    name = normalise_domain(domain)
-    return None if name is None else _org_domain_of(name)
+    if len(domain) > 260:  # never a valid name (253 at most, plus dot and spaces)
+        return None
+    return _org_domain_of(domain)
 
 
 # A batch sees the same few hundred From and d= domains again and again, and the answer is a
-# pure function of the bundled list. Keys are normalised names (at most 253 characters), and
-# the cache is bounded, so hostile names cannot make it grow.
+# pure function of the bundled list. Keys are at most 260 characters and the cache is bounded,
+# so hostile names cannot make it grow.
 @functools.lru_cache(maxsize=8192)
-def _org_domain_of(name: str) -> str | None:
+def _org_domain_of(domain: str) -> str | None:
+    name = normalise_domain(domain)
+    if name is None:
+        return None
     result = psl().privatesuffix(name)
     return str(result) if result else None
 

@@ -4,17 +4,45 @@ pyspf does the record evaluation (macros, mechanisms, the §4.6.4 limits of 10 D
 terms and 2 void lookups). Only its DNS access is replaced: ``spf.query.dns`` is overridden so
 answers come from the injected resolver, and so "not captured" / timeouts become temperror,
 never fail or none.
+
+Memo. With replayed DNS (a snapshot, or offline) the answers cannot change during a run, so an
+evaluation is a pure function of (client IP, identity, domain, HELO): the local part of MAIL FROM
+only matters through macros (RFC 7208 §7), and an evaluation that expands a macro is not
+remembered. Results are kept per resolver (an LRU of ``_MEMO_SIZE``), never for live DNS, where
+answers may change mid-run. A remembered result spends the lookups its evaluation spent from
+the message's budget, and is used only when that many are left: the budget then runs out
+exactly where it would have without the memo, so DMARC and ARC after SPF see the same budget
+and no verdict changes. An evaluation that ran into the budget is not remembered.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from mailaudit.dns.base import NoData, NotCaptured, NXDomain, Resolver, TempFail
+from mailaudit.dns.budget import BudgetResolver, OfflineResolver
+from mailaudit.dns.snapshot import SnapshotResolver
 from mailaudit.model import CheckResult, Envelope, PropValue
 
 _MAX_IDENTITY = 1024  # RFC 5321 §4.5.3.1: paths are at most 256 octets; leave room, stay bounded
+_MEMO_SIZE = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class _Evaluation:
+    result: str
+    text: str
+    mechanism: str
+    lookups: int  # resolver calls the evaluation made
+    memorable: bool  # no macro expanded and pyspf did not raise
+
+
+MemoKey = tuple[str, str, str, str]
+_memos: WeakKeyDictionary[Any, OrderedDict[MemoKey, _Evaluation]] = WeakKeyDictionary()
 
 
 def check_spf(envelope: Envelope, resolver: Resolver) -> CheckResult:
@@ -42,17 +70,62 @@ def check_spf(envelope: Envelope, resolver: Resolver) -> CheckResult:
     domain = (mail_from.rpartition("@")[2] if mail_from else helo).lower()
     props["spf.domain"] = domain
 
-    query = _make_query(resolver, str(ip), mail_from, helo)
+    ev = _memoised(resolver, str(ip), mail_from, helo)
+    if ev.result == "fail" and ev.text:
+        props["spf.explanation"] = ev.text[:512]
+    if ev.mechanism:
+        props["spf.mechanism"] = ev.mechanism[:256]
+    return CheckResult("spf", ev.result, _reason(ev.result, ev.text, domain), props)
+
+
+def _memoised(resolver: Resolver, ip: str, mail_from: str, helo: str) -> _Evaluation:
+    budget = resolver if isinstance(resolver, BudgetResolver) else None
+    source = budget.inner if budget is not None else resolver
+    if not (isinstance(source, (SnapshotResolver, OfflineResolver))
+            or getattr(source, "fixed_answers", False)):
+        return _evaluate(resolver, ip, mail_from, helo, budget)
+    try:
+        memo = _memos.get(source)
+        if memo is None:
+            memo = _memos[source] = OrderedDict()
+    except TypeError:  # a resolver that cannot be weakly referenced gets no memo
+        return _evaluate(resolver, ip, mail_from, helo, budget)
+    key = _memo_key(ip, mail_from, helo)
+    hit = memo.get(key)
+    if hit is not None and (budget is None or budget.limit - budget.used >= hit.lookups):
+        if budget is not None:
+            budget.used += hit.lookups
+        memo.move_to_end(key)
+        return hit
+    ev = _evaluate(resolver, ip, mail_from, helo, budget)
+    if ev.memorable and (budget is None or budget.used < budget.limit):
+        memo[key] = ev
+        if len(memo) > _MEMO_SIZE:
+            memo.popitem(last=False)
+    return ev
+
+
+def _memo_key(ip: str, mail_from: str, helo: str) -> MemoKey:
+    """What pyspf's evaluation depends on when no macro is expanded: its identity and domain
+    (split as pyspf's ``split_email`` splits, at the first "@") and the HELO name."""
+    if not mail_from:
+        return ip, "helo", helo, helo
+    _local, at, domain = mail_from.partition("@")
+    return ip, "mailfrom", domain if at else mail_from, helo
+
+
+def _evaluate(resolver: Resolver, ip: str, mail_from: str, helo: str,
+              budget: BudgetResolver | None) -> _Evaluation:
+    used = budget.used if budget is not None else 0
+    query = _make_query(resolver, ip, mail_from, helo)
     try:
         result, _code, text = query.check()
     except Exception as exc:  # pyspf must never take the audit down
-        return CheckResult("spf", "temperror", f"SPF evaluation failed ({type(exc).__name__})",
-                           props)
-    if result == "fail" and text:
-        props["spf.explanation"] = str(text)[:512]
-    if getattr(query, "mechanism", None):
-        props["spf.mechanism"] = str(query.mechanism)[:256]
-    return CheckResult("spf", str(result), _reason(str(result), str(text or ""), domain), props)
+        return _Evaluation("temperror", f"SPF evaluation failed ({type(exc).__name__})", "",
+                           0, False)
+    lookups = budget.used - used if budget is not None else 0
+    mechanism = str(query.mechanism) if getattr(query, "mechanism", None) else ""
+    return _Evaluation(str(result), str(text or ""), mechanism, lookups, not query.uses_macros)
 
 
 def _bare_path(mail_from: str | None) -> str:
@@ -96,6 +169,14 @@ def _build_query_class() -> Any:
             super().__init__(i=ip, s=mail_from, h=helo, strict=True)
             self.resolver = resolver
             self.in_ptr = False
+            self.uses_macros = False
+
+        def expand(self, s: Any, stripdot: bool = True) -> Any:
+            # Every macro (RFC 7208 §7) goes through here; the local part, %{t} and friends
+            # make the result depend on more than the memo key.
+            if "%" in str(s):
+                self.uses_macros = True
+            return super().expand(s, stripdot)
 
         def validated_ptrs(self) -> Any:
             # RFC 7208 §5.5: "If a DNS error occurs while doing an A RR lookup, then that

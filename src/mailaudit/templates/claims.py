@@ -25,6 +25,18 @@ class SenderClaim:
     evidence: str
 
 
+@functools.lru_cache(maxsize=4096)
+def _fold_catalog_text(text: str) -> str:
+    """``fold_name`` for catalog strings (display names, brand words, labels): a small fixed
+    set folded once per process instead of once per message."""
+    return fold_name(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_catalog_label(label: str) -> str:
+    return fold_label(label)
+
+
 def fold_name(text: str) -> str:
     """Letters and digits only, look-alikes and I/l/1, O/0 folded: "Micros0ft  Teams" → "mlcrosoftteams"."""
     key = word_key(conf_key(normalise(text)))
@@ -100,7 +112,7 @@ def lookalike(domain: str, brand: Brand) -> str | None:
     if not folded:
         return None
     for want in brand.lookalike_labels:
-        fwant = fold_label(want)
+        fwant = _fold_catalog_label(want)
         if label == want:
             return f"{org} uses the label '{want}' under another suffix"
         if folded == fwant:
@@ -129,7 +141,7 @@ def display_name_claim(name: str, brand: Brand, senders: Iterable[Sender]) -> Se
             fixed = [seg for seg in dn.segments if not seg.is_slot]
             if not fixed:
                 continue
-            head = fold_name(fixed[0].text)
+            head = _fold_catalog_text(fixed[0].text)
             if dn.segments[0].is_slot:
                 continue
             whole = len(dn.segments) == 1
@@ -138,7 +150,7 @@ def display_name_claim(name: str, brand: Brand, senders: Iterable[Sender]) -> Se
         if fallback is None and s.brand == brand.name:
             fallback = s
     for generic in (brand.name, *brand.display_names):
-        g = fold_name(generic)
+        g = _fold_catalog_text(generic)
         if g and (folded == g or (len(g) >= 5 and g in folded)):
             return fallback
     return None

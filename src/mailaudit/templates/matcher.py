@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 
 from mailaudit.errors import CatalogError
-from mailaudit.model import Signal, SlotValue, TemplateMatch
+from mailaudit.model import Address, Signal, SlotValue, TemplateMatch
 from mailaudit.parse.message import ParsedMessage
 from mailaudit.templates.catalog import (
     Brand,
@@ -68,6 +68,9 @@ class Catalog:
         self._templates = {t.id: t for s in data.senders for t in s.templates}
         self._by_address = {a: s for s in data.senders for a in s.addresses}
         self._brands = {b.name.lower(): b for b in data.brands}
+        # claim_of depends only on (address, display name) and this catalog; mailboxes repeat
+        # the same senders over and over, so the answer is kept (bounded).
+        self._claims: dict[tuple[str, str], SenderClaim | None] = {}
 
     def sender(self, id: str) -> Sender:
         try:
@@ -136,6 +139,17 @@ def claim_of(msg: ParsedMessage, catalog: Catalog) -> SenderClaim | None:
     if not msg.from_:
         return None
     frm = msg.from_[0]
+    key = (frm.address, frm.display_name)
+    cache = catalog._claims
+    if key in cache:
+        return cache[key]
+    if len(cache) >= 20_000:
+        cache.clear()
+    claim = cache[key] = _claim_of(frm, catalog)
+    return claim
+
+
+def _claim_of(frm: Address, catalog: Catalog) -> SenderClaim | None:
     sender = catalog.by_address(frm.address)
     if sender is not None:
         return SenderClaim(sender, "address", frm.address.lower())
