@@ -102,9 +102,6 @@ def test_dns_lookup_limit_caps_lookups(catalog: Catalog) -> None:
     assert [c.result for c in result.auth.recomputed_of("dkim")].count("temperror") == 10
 
 
-@pytest.mark.xfail(strict=True, reason="spending max_dns_lookups leaves only temperror results "
-                   "('key lookup failed temporarily'); no finding names the limit "
-                   "(checks/__init__.py authenticate does not report BudgetResolver.used)")
 def test_dns_lookup_limit_gives_a_finding(catalog: Catalog) -> None:
     options = AuditOptions(limits=Limits(max_dns_lookups=3))
     result = audit_message(signatures(10), resolver=SnapshotResolver({}), catalog=catalog,

@@ -20,7 +20,8 @@ from mailaudit.model import ExitCode
 VERDICT_NAMES = ("authentic", "abused", "spoofed", "unauthenticated", "unknown-sender", "error")
 DEFAULT_FAIL_ON = "abused,spoofed,error"
 LIMIT_NAMES = ("max_message_bytes", "max_headers", "max_header_bytes", "max_mime_depth",
-               "max_mime_parts", "max_decoded_body_bytes", "max_dns_lookups", "max_seconds")
+               "max_mime_parts", "max_decoded_body_bytes", "max_dns_lookups", "max_signatures",
+               "max_seconds")
 
 
 class LazyGroup(click.Group):

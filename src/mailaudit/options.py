@@ -20,6 +20,7 @@ class Limits:
     max_mime_parts: int = 2_000
     max_decoded_body_bytes: int = 20 * 1024 * 1024
     max_dns_lookups: int = 60  # per message, across SPF, DKIM, DMARC, ARC
+    max_signatures: int = 20  # DKIM signatures verified per message (RFC 6376 §6.1 allows a cap)
     max_seconds: float = 30.0  # per message wall time (enforced by the batch driver)
 
 

@@ -35,8 +35,12 @@ def authenticate(msg: ParsedMessage, recorded: object, resolver: Resolver | None
 
     # One budget for the whole message: a hostile message must not make us send thousands of
     # queries (RFC 7208 §4.6.4 bounds SPF alone; DKIM signatures and ARC sets are unbounded).
-    budgeted = BudgetResolver(resolver, options.limits.max_dns_lookups)
-    dkim, findings = check_dkim(msg, budgeted, now=options.now)
+    # DNS gets half the message's time budget, so a dead server leaves time for the rest.
+    budgeted = BudgetResolver(resolver, options.limits.max_dns_lookups,
+                              seconds=options.limits.max_seconds / 2)
+    dkim, dkim_findings = check_dkim(msg, budgeted, now=options.now,
+                                     max_signatures=options.limits.max_signatures)
+    findings = list(dkim_findings)
     spf = check_spf(envelope, budgeted)
     dmarc = check_dmarc(msg, dkim, spf, budgeted)
     arc = None
@@ -44,6 +48,17 @@ def authenticate(msg: ParsedMessage, recorded: object, resolver: Resolver | None
         from mailaudit.checks.arc import check_arc
 
         arc = check_arc(msg, budgeted)
+    if budgeted.refused:
+        from mailaudit.model import Severity
+
+        if budgeted.timed_out:
+            what = (f"DNS stopped after {budgeted.seconds:g} s (half of limit max_seconds); "
+                    f"{budgeted.refused} lookups not made")
+        else:
+            what = (f"DNS lookups stopped at {budgeted.limit} (limit max_dns_lookups); "
+                    f"{budgeted.refused} more were needed")
+        findings.append(Finding("limit-dns-lookups", Severity.WARNING,
+                                what + "; results that needed them are temperror"))
     recomputed: tuple[CheckResult, ...] = (*dkim, spf, dmarc)
     report = AuthReport(
         recomputed=recomputed,

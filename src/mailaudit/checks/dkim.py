@@ -95,8 +95,9 @@ def _valid_dns_name(name: str) -> bool:
     return all(0 < len(label) <= 63 for label in name.split("."))
 
 
-def check_dkim(msg: ParsedMessage, resolver: Resolver, *,
-               now: float | None = None) -> tuple[tuple[CheckResult, ...], tuple[Finding, ...]]:
+def check_dkim(msg: ParsedMessage, resolver: Resolver, *, now: float | None = None,
+               max_signatures: int = 20
+               ) -> tuple[tuple[CheckResult, ...], tuple[Finding, ...]]:
     """One result per DKIM-Signature, topmost first; a single "none" when unsigned.
 
     ``now`` is used for t= and x= on the fast path; the dkimpy fallback always uses the clock.
@@ -114,10 +115,17 @@ def check_dkim(msg: ParsedMessage, resolver: Resolver, *,
     results: list[CheckResult] = []
     findings: list[Finding] = []
     dk: list[Any] = []  # the dkimpy verifier, built only if a signature needs it
-    for idx in range(count):
+    # RFC 6376 §6.1: a verifier may limit how many signatures it checks. Thousands of copies
+    # of one signature cost thousands of verifications for nothing.
+    for idx in range(min(count, max_signatures)):
         res, found = _check_one(msg.raw, view, idx, sig_values[idx], fetcher, now, dk)
         results.append(res)
         findings.extend(found)
+    if count > max_signatures:
+        findings.append(Finding(
+            "limit-signatures", Severity.WARNING,
+            f"{count} DKIM signatures; the first {max_signatures} were verified "
+            f"(limit max_signatures), the other {count - max_signatures} were not"))
     return tuple(results), tuple(findings)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -25,14 +27,26 @@ class BudgetResolver:
     each asking for keys, so the total is capped beside RFC 7208 §4.6.4's SPF-only limits.
     """
 
-    def __init__(self, inner: Resolver, limit: int) -> None:
+    def __init__(self, inner: Resolver, limit: int, *, seconds: float | None = None) -> None:
         self.inner = inner
         self.limit = limit
         self.used = 0
+        self.refused = 0  # lookups asked for after the budget was spent
+        # A dead or slow server makes every lookup cost the resolver's whole lifetime; the
+        # count alone would let one message wait lookups x lifetime. The deadline stops that.
+        self.seconds = seconds
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+        self.timed_out = False
 
     def _spend(self, name: str, rdtype: str) -> None:
         if self.used >= self.limit:
+            self.refused += 1
             raise TempFail(normalise_name(name), rdtype, f"lookup budget of {self.limit} spent")
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.refused += 1
+            self.timed_out = True
+            raise TempFail(normalise_name(name), rdtype,
+                           f"DNS time budget of {self.seconds:g} s for this message spent")
         self.used += 1
 
     def txt(self, name: str) -> list[str]:

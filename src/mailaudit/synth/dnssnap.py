@@ -75,16 +75,12 @@ class _Records:
 
 def org_domain(domain: str) -> str:
     """Organisational domain by the Public Suffix List (RFC 7489 section 3.2)."""
-    from publicsuffixlist import PublicSuffixList
+    from mailaudit.psl import psl
 
-    psl = _psl_cache.get("psl")
-    if psl is None:
-        psl = _psl_cache["psl"] = PublicSuffixList()
-    result = psl.privatesuffix(domain.lower())
+    result = psl().privatesuffix(domain.lower())
     return str(result) if result else domain.lower()
 
 
-_psl_cache: dict[str, Any] = {}
 
 
 def _reverse_name(ip: str) -> str:

@@ -82,11 +82,10 @@ def _urgency_pattern() -> re.Pattern[str] | None:
     return _alternation(_phrases()["urgency"])
 
 
-@functools.cache
 def _psl() -> Any:
-    from publicsuffixlist import PublicSuffixList
+    from mailaudit.psl import psl
 
-    return PublicSuffixList()
+    return psl()
 
 
 def is_known_tld_host(host: str) -> bool:
