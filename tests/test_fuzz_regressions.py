@@ -13,8 +13,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[1]
 CHILD_SECONDS = 10.0
 CHILD_MEMORY = 1024 * 1024 * 1024
