@@ -16,8 +16,6 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,6 +26,8 @@ from mailaudit.options import AuditOptions
 from mailaudit.report import OutputFormat, Prepared, prepare
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from mailaudit.dns.base import Resolver
     from mailaudit.templates.matcher import Catalog
 
@@ -153,7 +153,10 @@ def run_inline(items: Iterable[Item], auditor: Auditor) -> Iterator[list[Prepare
 def run_pool(items: Iterable[Item], config: AuditConfig, *, jobs: int,
              ordered: bool = True) -> Iterator[list[Prepared]]:
     """Yield, per input item, its list of results (the message and its attachments)."""
+    # Imported here: a single-file check never starts a pool and should not pay for it.
     import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     max_in_flight = jobs * 4
@@ -201,6 +204,9 @@ def run_pool(items: Iterable[Item], config: AuditConfig, *, jobs: int,
 def _retry_one_by_one(chunk: list[Item], config: AuditConfig,
                       ctx: Any) -> Iterator[list[Prepared]]:
     """After a worker died: each message alone in a fresh single worker, to find the culprit."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_worker_init,
                                initargs=(config,))
     try:
