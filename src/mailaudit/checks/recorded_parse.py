@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mailaudit.model import CheckResult, PropValue
+from mailaudit.parse.lex import read_comment, read_quoted
 
 _MAX_LEN = 64 * 1024
 _MAX_RESULTS = 200
@@ -47,36 +48,13 @@ def tokenize(value: str) -> list[Token]:
             i += 1
             continue
         if c == "(":
-            depth, buf = 1, []
-            i += 1
-            while i < n:
-                ch = value[i]
-                if ch == "\\" and i + 1 < n:
-                    buf.append(value[i + 1])
-                    i += 2
-                    continue
-                if ch == "(":
-                    depth += 1
-                elif ch == ")":
-                    depth -= 1
-                    if not depth:
-                        break
-                buf.append(ch)
-                i += 1
-            i += 1
-            out.append((COMMENT, " ".join("".join(buf).split()), space))
+            text, i, _ = read_comment(value, i)
+            out.append((COMMENT, " ".join(text.split()), space))
             space = True
             continue
         if c == '"':
-            buf = []
-            i += 1
-            while i < n and value[i] != '"':
-                if value[i] == "\\" and i + 1 < n:
-                    i += 1
-                buf.append(value[i])
-                i += 1
-            i += 1
-            out.append((QUOTED, "".join(buf), space))
+            text, i, _ = read_quoted(value, i)
+            out.append((QUOTED, text, space))
         elif c == ";":
             out.append((SEMI, c, space))
             i += 1

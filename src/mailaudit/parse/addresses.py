@@ -8,6 +8,7 @@ turns anything odd into a best-effort address plus a problem string.
 from __future__ import annotations
 
 from mailaudit.model import Address
+from mailaudit.parse.lex import read_comment, read_quoted
 from mailaudit.parse.rfc2047 import decode_words
 
 _SPECIALS = frozenset(',:;<>()"')
@@ -24,40 +25,15 @@ def _tokenize(value: str, problems: list[str]) -> list[tuple[int, str]]:
         if c in " \t\r\n":
             i += 1
         elif c == '"':
-            buf: list[str] = []
-            i += 1
-            while i < n and value[i] != '"':
-                if value[i] == "\\" and i + 1 < n:
-                    i += 1
-                buf.append(value[i])
-                i += 1
-            if i >= n:
+            text, i, closed = read_quoted(value, i)
+            if not closed:
                 problems.append("unterminated quoted string")
-            i += 1
-            tokens.append((_QUOTED, "".join(buf)))
+            tokens.append((_QUOTED, text))
         elif c == "(":
-            # Comments nest (§3.2.2); a depth counter keeps this linear.
-            depth = 1
-            i += 1
-            buf = []
-            while i < n and depth:
-                ch = value[i]
-                if ch == "\\" and i + 1 < n:
-                    buf.append(value[i + 1])
-                    i += 2
-                    continue
-                if ch == "(":
-                    depth += 1
-                elif ch == ")":
-                    depth -= 1
-                    if not depth:
-                        break
-                buf.append(ch)
-                i += 1
-            if depth:
+            text, i, closed = read_comment(value, i)
+            if not closed:
                 problems.append("unterminated comment")
-            i += 1
-            tokens.append((_COMMENT, "".join(buf).strip()))
+            tokens.append((_COMMENT, text.strip()))
         elif c == "<":
             end = value.find(">", i + 1)
             if end < 0:
