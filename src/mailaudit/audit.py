@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from mailaudit.model import (
     AuditResult,
+    AuthReport,
     ErrorInfo,
     Finding,
     MessageRef,
@@ -101,10 +102,7 @@ def audit_message(raw: bytes, *, resolver: Resolver | None = None, catalog: Cata
                             "please report it with the message attached", parent=parent)
 
 
-def _disagreement_findings(auth: object) -> list[Finding]:
-    from mailaudit.model import AuthReport
-
-    assert isinstance(auth, AuthReport)
+def _disagreement_findings(auth: AuthReport) -> list[Finding]:
     return [Finding(f"disagree-{d.method}", Severity.WARNING,
                     f"{d.method}: recorded {d.recorded}, recomputed {d.recomputed}: {d.explanation}")
             for d in auth.disagreements]

@@ -6,23 +6,26 @@ parsed message, the resolver and the options.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from mailaudit.dns.base import Resolver
 from mailaudit.model import AuthReport, CheckResult, Finding
 from mailaudit.options import AuditOptions
 from mailaudit.parse.message import ParsedMessage
 
+if TYPE_CHECKING:
+    from mailaudit.checks.recorded import RecordedAuth
 
-def authenticate(msg: ParsedMessage, recorded: object, resolver: Resolver | None,
+
+def authenticate(msg: ParsedMessage, recorded: RecordedAuth, resolver: Resolver | None,
                  options: AuditOptions) -> tuple[AuthReport, tuple[Finding, ...]]:
     """Recorded results beside recomputed ones, with their disagreements explained.
 
-    ``recorded`` is a ``mailaudit.checks.recorded.RecordedAuth``. Without a resolver (or with
+    ``recorded`` is what the receivers wrote (``read_recorded``). Without a resolver (or with
     ``options.recompute`` off) only the recorded side is filled and the report says so.
     """
     from mailaudit.checks.envelope import choose_envelope
-    from mailaudit.checks.recorded import RecordedAuth
 
-    assert isinstance(recorded, RecordedAuth)
     envelope = choose_envelope(msg, recorded.envelope, options)
     if resolver is None or not options.recompute:
         return AuthReport(recorded=recorded.results, envelope=envelope, recomputed_ran=False), ()
