@@ -56,9 +56,9 @@ def test_unordered_gives_the_same_set(big_mbox: Path) -> None:
     assert sorted(refs(ordered.stdout.decode())) == sorted(refs(unordered.stdout.decode()))
 
 
-def _start(args: list[str], **kw: object) -> subprocess.Popen[bytes]:
+def _start(args: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([mailaudit_bin(), *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, **kw)  # type: ignore[call-overload]
+                            stderr=subprocess.PIPE)
 
 
 def _wait_for_lines(path: Path, n: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
