@@ -25,6 +25,7 @@ from mailaudit.checks import dkim_fast as fast
 from mailaudit.checks.arc import check_arc, validate_dkimpy, validate_fast
 from mailaudit.checks.dkim import KeyFetcher
 from mailaudit.dns.snapshot import SnapshotResolver
+from mailaudit.synth.keys import SampleKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -96,12 +97,8 @@ def _world() -> World:
     rng = random.Random(8617)
 
     def pem_and_record(priv: Any) -> tuple[bytes, str]:
-        pem = priv.private_bytes(serialization.Encoding.PEM,
-                                 serialization.PrivateFormat.TraditionalOpenSSL,
-                                 serialization.NoEncryption())
-        spki = priv.public_key().public_bytes(serialization.Encoding.DER,
-                                              serialization.PublicFormat.SubjectPublicKeyInfo)
-        return pem, f"v=DKIM1; k=rsa; p={base64.b64encode(spki).decode()}"
+        key = SampleKey.from_private_key("seal", priv)
+        return key.pem, key.dns_txt()
 
     records: dict[str, Any] = {}
     sealers: list[Sealer] = []

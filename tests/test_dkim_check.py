@@ -15,6 +15,7 @@ from mailaudit.checks.dkimtags import parse_tags
 from mailaudit.dns.snapshot import SnapshotResolver
 from mailaudit.model import Severity
 from mailaudit.parse.message import ParsedMessage
+from mailaudit.synth.keys import generate_key
 
 BASE = (b"From: Alice <alice@example.com>\r\nTo: bob@example.org\r\nSubject: hello\r\n"
         b"Date: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\nHello Bob,\r\nsee you.\r\n")
@@ -27,16 +28,8 @@ def msg(raw: bytes) -> ParsedMessage:
 
 @pytest.fixture(scope="module")
 def rsa_key() -> tuple[bytes, str]:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    priv = rsa.generate_private_key(public_exponent=65537, key_size=1024)
-    pem = priv.private_bytes(serialization.Encoding.PEM,
-                             serialization.PrivateFormat.TraditionalOpenSSL,
-                             serialization.NoEncryption())
-    der = priv.public_key().public_bytes(serialization.Encoding.DER,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo)
-    return pem, f"v=DKIM1; k=rsa; p={base64.b64encode(der).decode()}"
+    key = generate_key("sel", "rsa1024")
+    return key.pem, key.dns_txt()
 
 
 def sign(raw: bytes, pem: bytes, **kw: Any) -> bytes:

@@ -28,6 +28,20 @@ class SampleKey:
     kind: str
     pem: bytes
 
+    @classmethod
+    def from_private_key(cls, name: str, key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+                         ) -> SampleKey:
+        """Wrap any RSA or Ed25519 private key (tests also build odd sizes, e.g. RSA-512)."""
+        if isinstance(key, ed25519.Ed25519PrivateKey):
+            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+            return cls(name, "ed25519", pem)
+        # PKCS#1 ("BEGIN RSA PRIVATE KEY") because that is the form dkimpy documents.
+        pem = key.private_bytes(serialization.Encoding.PEM,
+                                serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption())
+        return cls(name, f"rsa{key.key_size}", pem)
+
     @property
     def algorithm(self) -> bytes:
         """The DKIM ``a=`` value this key signs with."""
@@ -60,17 +74,11 @@ class SampleKey:
 def generate_key(name: str, kind: str) -> SampleKey:
     """A fresh key pair (random: store it to keep later builds identical)."""
     if kind == "ed25519":
-        pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption())
-        return SampleKey(name, kind, pem)
+        return SampleKey.from_private_key(name, ed25519.Ed25519PrivateKey.generate())
     if kind not in _RSA_BITS:
         raise ValueError(f"unknown key kind {kind!r}; known: {', '.join(KEY_KINDS)}")
-    # PKCS#1 ("BEGIN RSA PRIVATE KEY") because that is the form dkimpy documents.
-    pem = rsa.generate_private_key(public_exponent=65537, key_size=_RSA_BITS[kind]).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption())
-    return SampleKey(name, kind, pem)
+    return SampleKey.from_private_key(
+        name, rsa.generate_private_key(public_exponent=65537, key_size=_RSA_BITS[kind]))
 
 
 def load_key(path: Path, kind: str) -> SampleKey:
