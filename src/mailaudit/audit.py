@@ -28,6 +28,7 @@ from mailaudit.options import AuditOptions
 
 if TYPE_CHECKING:
     from mailaudit.dns.base import Resolver
+    from mailaudit.parse.message import ParsedMessage
     from mailaudit.templates.matcher import Catalog
 
 _DEFAULT_OPTIONS = AuditOptions()
@@ -49,6 +50,15 @@ def audit_message(raw: bytes, *, resolver: Resolver | None = None, catalog: Cata
                   options: AuditOptions = _DEFAULT_OPTIONS, ref: MessageRef = _MEMORY_REF,
                   parent: MessageRef | None = None, truncated: bool = False) -> AuditResult:
     """Audit one message. Never raises for anything the message contains."""
+    return _audit(raw, resolver=resolver, catalog=catalog, options=options, ref=ref,
+                  parent=parent, truncated=truncated)[0]
+
+
+def _audit(raw: bytes, *, resolver: Resolver | None, catalog: Catalog | None,
+           options: AuditOptions, ref: MessageRef, parent: MessageRef | None,
+           truncated: bool) -> tuple[AuditResult, ParsedMessage | None]:
+    """``audit_message``, also handing back the parsed message (None when parsing failed), so
+    that attached messages are found without parsing the message a second time."""
     from mailaudit.checks import authenticate
     from mailaudit.checks.recorded import read_recorded
     from mailaudit.parse import parse_message
@@ -85,21 +95,21 @@ def audit_message(raw: bytes, *, resolver: Resolver | None = None, catalog: Cata
             message_id=msg.message_id, date=msg.date, from_=msg.from_, to=msg.to,
             subject=msg.subject, auth=auth, template=match, findings=tuple(findings),
             seconds=time.perf_counter() - started,
-        )
+        ), msg
     except AuditTimeout:
         return error_result(ref, "time-budget",
                             f"audit stopped after {options.limits.max_seconds:g} s "
-                            "(limit max_seconds); the message is left unjudged", parent=parent)
+                            "(limit max_seconds); the message is left unjudged", parent=parent), None
     except RecursionError:
         return error_result(ref, "too-deep", "message structure is nested too deeply to audit",
-                            parent=parent)
+                            parent=parent), None
     except MemoryError:
         return error_result(ref, "too-large", "message needs more memory than allowed to audit",
-                            parent=parent)
+                            parent=parent), None
     except Exception as exc:
         return error_result(ref, "internal-error",
                             f"mailaudit could not audit this message ({type(exc).__name__}: {exc}); "
-                            "please report it with the message attached", parent=parent)
+                            "please report it with the message attached", parent=parent), None
 
 
 def _disagreement_findings(auth: AuthReport) -> list[Finding]:
@@ -114,14 +124,12 @@ def error_result(ref: MessageRef, code: str, message: str, *,
                        error=ErrorInfo(code, message))
 
 
-def _attached_messages(raw: bytes, options: AuditOptions) -> list[tuple[str, bytes]]:
-    """message/rfc822 parts: a user's "report phishing" forward carries the suspect this way."""
-    if not options.expand_attachments or b"message/rfc822" not in raw[:options.limits.max_message_bytes].lower():
+def _attached_messages(msg: ParsedMessage, options: AuditOptions) -> list[tuple[str, bytes]]:
+    """message/rfc822 parts: a user's "report phishing" forward carries the suspect this way.
+    The byte search keeps MIME parsing off the path of the many messages that have none."""
+    if not options.expand_attachments or b"message/rfc822" not in msg.raw.lower():
         return []
-    from mailaudit.parse import parse_message
-
-    body = parse_message(raw, limits=options.limits).body()
-    return [(p.path, p.data) for p in body.messages]
+    return [(p.path, p.data) for p in msg.body().messages]
 
 
 def audit_item(item: RawMessage | SourceError, *, resolver: Resolver | None,
@@ -130,13 +138,14 @@ def audit_item(item: RawMessage | SourceError, *, resolver: Resolver | None,
     """One input item, and every message attached inside it, each its own record."""
     if isinstance(item, SourceError):
         return [error_result(item.ref, item.code, item.message)]
-    results = [audit_message(item.data, resolver=resolver, catalog=catalog, options=options,
-                             ref=item.ref, parent=item.parent, truncated=item.truncated)]
-    if results[0].verdict is Verdict.ERROR or depth >= 3:
+    result, msg = _audit(item.data, resolver=resolver, catalog=catalog, options=options,
+                         ref=item.ref, parent=item.parent, truncated=item.truncated)
+    results = [result]
+    if msg is None or result.verdict is Verdict.ERROR or depth >= 3:
         return results
     try:
-        attached = _attached_messages(item.data, options)
-    except Exception:
+        attached = _attached_messages(msg, options)
+    except Exception:  # the parent's own record already stands; a broken body adds nothing
         attached = []
     for path, data in attached:
         child = RawMessage(ref=item.ref.child(f"attachment={path}"), data=data, parent=item.ref)
