@@ -187,24 +187,28 @@ def test_stdin_not_ole_binary() -> None:
     assert isinstance(item, SourceError) and item.code == "not-mail"
 
 
-def test_named_pipe_on_command_line(tmp_path: Path) -> None:
-    # What bash's <(zcat archive.mbox.gz) hands us: a pipe, read as a stream.
-    import threading
-
+def test_named_pipe_on_command_line_is_refused_without_opening_it(tmp_path: Path) -> None:
+    # Opening a FIFO blocks until a writer comes, outside any time budget: it is refused with
+    # a sentence and never opened (a writer waiting on it would otherwise be released).
     pipe = tmp_path / "fifo"
     os.mkfifo(pipe)
-    data = FROM_LINE + message(1) + b"\n" + FROM_LINE + message(2)
+    [item] = read([str(pipe)])
+    assert isinstance(item, SourceError) and item.code == "not-a-file"
+    assert "named pipe" in item.message and item.message.startswith(f"{pipe}: ")
+    # Nobody opened it: a non-blocking open for writing finds no reader.
+    with pytest.raises(OSError):
+        os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
 
-    def feed() -> None:
-        with pipe.open("wb") as out:
-            out.write(data)
 
-    writer = threading.Thread(target=feed)
-    writer.start()
-    items = messages(read([str(pipe)]))
-    writer.join()
-    assert [i.data for i in items] == [message(1), message(2)]
-    assert items[0].ref.path == str(pipe)
+def test_text_that_is_not_mail_named_directly_is_not_mail(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_bytes(b"# samples\n\nThe messages here are synthetic.\npurpose: demo\n")
+    snapshot = tmp_path / "dns.json"
+    snapshot.write_bytes(b'{\n  "format": "mailaudit-dns/1",\n  "records": {}\n}\n')
+    for path in (readme, snapshot):
+        [item] = read([str(path)])
+        assert isinstance(item, SourceError) and item.code == "not-mail", path
+        assert "text that is not an email message" in item.message
 
 
 # --- mbox -----------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Input sources: command-line paths in, a stream of ``RawMessage`` / ``SourceError`` out.
 
 One module per input form, each with a cheap ``detect(path)`` that looks at content (never at
-the name alone) and an ``iter_...`` generator:
+the name alone) and an ``iter_...`` generator. A command-line path is read by the first of
+``FORMS`` whose ``detect`` claims it (standard input, a refused non-regular file, a directory,
+a regular file); a regular file's form is then decided from its first bytes:
 
 ======================  ============================================================
 ``stdin``               ``-``: standard input (one message, an mbox, or a .msg)
@@ -9,7 +11,7 @@ the name alone) and an ``iter_...`` generator:
 ``maildir``             ``cur/`` and ``new/`` of a Maildir folder; locator ``maildir:key=``
 ``msg``                 Outlook .msg (OLE2 signature); locator ``msg:attachment=<n>``
 ``mbox``                first line starts ``From ``; locator ``mbox:offset=<byte>``
-``eml``                 anything else that is not binary: one message per file
+``eml``                 anything else whose header block has a header line: one message
 ======================  ============================================================
 
 The dispatcher reads each file's first bytes once and decides with ``sniff.classify`` (the same
@@ -24,22 +26,84 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from mailaudit.model import RawMessage, SourceError
 from mailaudit.options import Limits
-from mailaudit.sources import directory, eml, maildir, mbox, msg
+from mailaudit.sources import directory, mbox
 from mailaudit.sources import stdin as stdin_source
 from mailaudit.sources.file import iter_file
 from mailaudit.sources.sniff import open_readonly, os_error, read_head, source_error
 
-__all__ = ["FORMS", "count_hint", "iter_messages"]
+__all__ = ["FORMS", "Survey", "count_hint", "iter_messages", "survey"]
 
 Item = RawMessage | SourceError
-# In the order a path is tested; the first whose detect() says yes reads it.
-FORMS = (stdin_source, maildir, directory, msg, mbox, eml)
 _COUNT_MBOX_LIMIT = 256 * 1024 * 1024  # counting From_ lines beyond this is no longer "cheap"
 _COUNT_ENTRIES_LIMIT = 200_000
+_MANY_BYTES = 2 * 1024 * 1024  # named files bigger than this together are worth a pool
+
+
+class _Special:
+    """A path that exists but is neither a regular file nor a directory (a named pipe, a
+    device, a socket): refused with a sentence and never opened, because opening a pipe blocks
+    until a writer comes, outside any time budget."""
+
+    @staticmethod
+    def detect(path: str) -> bool:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            return False
+        return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+    @staticmethod
+    def read(path: str, *, limits: Limits, stdin: BinaryIO | None) -> Iterator[Item]:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            yield os_error(path, exc, listed=True)
+            return
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else
+                "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
+                "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        yield source_error(path, "not-a-file",
+                           f"{kind}, not a file; it was not opened. Save the mail to a file, "
+                           "or pipe it to standard input: ... | mailaudit check -")
+
+
+class _Stdin:
+    detect = staticmethod(stdin_source.detect)
+
+    @staticmethod
+    def read(path: str, *, limits: Limits, stdin: BinaryIO | None) -> Iterator[Item]:
+        return stdin_source.iter_stdin(stdin, limits=limits)
+
+
+class _Directory:
+    detect = staticmethod(directory.detect)
+
+    @staticmethod
+    def read(path: str, *, limits: Limits, stdin: BinaryIO | None) -> Iterator[Item]:
+        return directory.iter_directory(path, limits=limits)
+
+
+class _File:
+    """A regular file: its form (.msg, mbox, one message) is decided by ``file.iter_file``
+    from the first bytes, read once (the same tests ``msg``/``mbox``/``eml.detect`` make)."""
+
+    @staticmethod
+    def detect(path: str) -> bool:
+        return os.path.isfile(path)
+
+    @staticmethod
+    def read(path: str, *, limits: Limits, stdin: BinaryIO | None) -> Iterator[Item]:
+        return iter_file(path, limits=limits, listed=True)
+
+
+# In the order a path is tested; the first whose detect() says yes reads it. A path none of
+# them claims does not exist (or cannot be looked at): its error says which.
+FORMS = (_Stdin, _Special, _Directory, _File)
 
 
 def iter_messages(paths: Sequence[str], *, limits: Limits,
@@ -55,24 +119,62 @@ def iter_messages(paths: Sequence[str], *, limits: Limits,
 
 
 def _iter_path(path: str, *, limits: Limits, stdin: BinaryIO | None) -> Iterator[Item]:
-    if stdin_source.detect(path):
-        yield from stdin_source.iter_stdin(stdin, limits=limits)
-        return
+    for form in FORMS:
+        if form.detect(path):
+            yield from form.read(path, limits=limits, stdin=stdin)
+            return
     try:
-        mode = os.stat(path).st_mode
+        os.stat(path)
     except OSError as exc:
         yield os_error(path, exc)
         return
-    if stat.S_ISDIR(mode):
-        yield from directory.iter_directory(path, limits=limits)
-    elif stat.S_ISREG(mode):
-        yield from iter_file(path, limits=limits, listed=True)
-    else:  # a named pipe or device, e.g. bash's <(zcat mail.mbox.gz)
+    yield source_error(path, "unreadable", "could not be looked at; check the path")
+
+
+@dataclass(frozen=True, slots=True)
+class Survey:
+    """The one early look at the command-line inputs, before any message is read.
+
+    ``single``: exactly one message is expected (one regular file holding one message: an
+    .eml, also one that starts with an mbox From_ line, or an Outlook .msg), so the report can
+    show it in full. ``large``: enough input to be worth a process pool.
+    """
+
+    single: bool
+    large: bool
+    count: int | None = None  # how many records to expect (``count_hint``), when asked for
+
+
+def survey(paths: Sequence[str], *, count: bool = False) -> Survey:
+    """Look at the inputs once: stat every path, the first bytes of a lone file, and (only
+    when ``count``) count what a progress bar needs."""
+    expected = count_hint(paths) if count else None
+    if len(paths) == 1 and stdin_source.detect(paths[0]):
+        return Survey(single=True, large=False, count=expected)
+    total = 0
+    for path in paths:
+        if stdin_source.detect(path):
+            return Survey(single=False, large=True, count=expected)
         try:
-            with open_readonly(path) as stream:
-                yield from stdin_source.iter_stream(stream, path=path, limits=limits)
-        except OSError as exc:
-            yield os_error(path, exc, listed=True)
+            st = os.stat(path)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            return Survey(single=False, large=True, count=expected)  # assume many messages
+        total += st.st_size if stat.S_ISREG(st.st_mode) else 0
+    single = len(paths) == 1 and _one_message(paths[0])
+    return Survey(single=single, large=total > _MANY_BYTES, count=expected)
+
+
+def _one_message(path: str) -> bool:
+    try:
+        with open_readonly(path) as stream:
+            head = read_head(stream, 5)
+    except OSError:
+        return True  # one error record, shown like a single message
+    if head.startswith(b"From "):
+        return path.lower().endswith(".eml")  # an .eml is one message; otherwise an mbox
+    return True
 
 
 def count_hint(paths: Sequence[str]) -> int | None:

@@ -15,13 +15,14 @@ no recursion limit for deep trees.
 from __future__ import annotations
 
 import os
+import stat as _stat
 from collections.abc import Iterator
 
 from mailaudit.model import RawMessage, SourceError
 from mailaudit.options import Limits
 from mailaudit.sources import maildir
 from mailaudit.sources.file import iter_file
-from mailaudit.sources.sniff import os_error, source_error
+from mailaudit.sources.sniff import list_dir, os_error, source_error
 
 Item = RawMessage | SourceError
 
@@ -42,10 +43,45 @@ def iter_directory(path: str, *, limits: Limits) -> Iterator[Item]:
                            "files, Maildir folders and Outlook .msg files; dotfiles are skipped)")
 
 
-def _listing(path: str) -> tuple[list[os.DirEntry[str]], SourceError | None]:
+class _Entry:
+    """A directory entry by path; the listing itself is read with ``list_dir`` (atime kept),
+    and each entry is looked at with ``stat``, which never touches access times."""
+
+    __slots__ = ("_stat", "name", "path")
+
+    def __init__(self, parent: str, name: str) -> None:
+        self.name = name
+        self.path = os.path.join(parent, name)
+        self._stat: os.stat_result | None = None
+
+    def stat(self) -> os.stat_result:
+        if self._stat is None:
+            self._stat = os.stat(self.path)
+        return self._stat
+
+    def is_dir(self) -> bool:
+        try:
+            return _stat.S_ISDIR(self.stat().st_mode)
+        except OSError:
+            return False
+
+    def is_file(self) -> bool:
+        try:
+            return _stat.S_ISREG(self.stat().st_mode)
+        except FileNotFoundError:
+            # Listed a moment ago and gone now (unless it is a dangling link): reading it
+            # reports that it vanished.
+            return not os.path.islink(self.path)
+        except OSError:
+            return False
+
+    def is_symlink(self) -> bool:
+        return os.path.islink(self.path)
+
+
+def _listing(path: str) -> tuple[list[_Entry], SourceError | None]:
     try:
-        with os.scandir(path) as scan:
-            return sorted(scan, key=lambda entry: entry.name), None
+        return [_Entry(path, name) for name in list_dir(path)], None
     except OSError as exc:
         return [], os_error(path, exc, listed=True)
 
@@ -57,7 +93,7 @@ def _walk(root: str, limits: Limits) -> Iterator[Item]:
         yield os_error(root, exc)
         return
     visited = {(top.st_dev, top.st_ino)}
-    stack: list[Iterator[os.DirEntry[str]]] = []
+    stack: list[Iterator[_Entry]] = []
     yield from _enter(root, stack, limits)
     while stack:
         entry = next(stack[-1], None)
@@ -87,7 +123,7 @@ def _walk(root: str, limits: Limits) -> Iterator[Item]:
                                "symbolic link to a file that does not exist; fix or remove it")
 
 
-def _enter(path: str, stack: list[Iterator[os.DirEntry[str]]],
+def _enter(path: str, stack: list[Iterator[_Entry]],
            limits: Limits) -> Iterator[Item]:
     """Read a directory's own Maildir messages now and queue the rest of its entries."""
     entries, error = _listing(path)
@@ -102,7 +138,7 @@ def _enter(path: str, stack: list[Iterator[os.DirEntry[str]]],
     stack.append(iter(entries))
 
 
-def _is_maildir_folder(entry: os.DirEntry[str]) -> bool:
+def _is_maildir_folder(entry: _Entry) -> bool:
     """Maildir++ keeps sub-folders as dot-directories (``.Sent``, ``.Archive.2024``)."""
     try:
         return entry.is_dir() and maildir.detect(entry.path)

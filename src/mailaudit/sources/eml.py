@@ -11,6 +11,7 @@ from mailaudit.sources.sniff import (
     SNIFF_BYTES,
     Form,
     classify,
+    is_binary,
     open_readonly,
     os_error,
     read_head,
@@ -37,7 +38,7 @@ def iter_eml(path: str, *, limits: Limits) -> Iterator[RawMessage | SourceError]
             if form is Form.EMPTY:
                 yield empty_error(path)
             elif form is Form.NOT_MAIL:
-                yield not_mail_error(path)
+                yield not_mail_error(path, binary=is_binary(head))
             else:
                 yield read_message(MessageRef(path), head, stream, limits=limits)
     except OSError as exc:
@@ -70,7 +71,12 @@ def empty_error(path: str, locator: str = "") -> SourceError:
     return source_error(path, "empty", "the file is empty; there is no message to audit", locator)
 
 
-def not_mail_error(path: str, locator: str = "") -> SourceError:
+def not_mail_error(path: str, locator: str = "", *, binary: bool = True) -> SourceError:
+    if not binary:
+        return source_error(path, "not-mail",
+                            "text that is not an email message (no header line such as "
+                            "\"From: ...\" before the first blank line); pass .eml, mbox, "
+                            "Maildir or Outlook .msg", locator)
     return source_error(path, "not-mail",
                         f"binary data (NUL bytes in the first {SNIFF_BYTES} bytes, no header "
                         "line), not an email message; pass .eml, mbox, Maildir or Outlook .msg",

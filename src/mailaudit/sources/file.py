@@ -7,7 +7,15 @@ from collections.abc import Iterator
 from mailaudit.model import MessageRef, RawMessage, SourceError
 from mailaudit.options import Limits
 from mailaudit.sources import eml, mbox, msg
-from mailaudit.sources.sniff import Form, classify, open_readonly, os_error, read_head, source_error
+from mailaudit.sources.sniff import (
+    Form,
+    classify,
+    is_binary,
+    open_readonly,
+    os_error,
+    read_head,
+    source_error,
+)
 
 Item = RawMessage | SourceError
 
@@ -22,6 +30,7 @@ def iter_file(path: str, *, limits: Limits, member: bool = False,
     means it vanished.
     """
     form = Form.EMPTY
+    head = b""
     named_msg = path.lower().endswith(".msg")
     try:
         with open_readonly(path) as stream:
@@ -53,4 +62,4 @@ def iter_file(path: str, *, limits: Limits, member: bool = False,
     elif form is Form.EMPTY:
         yield eml.empty_error(path)
     else:
-        yield eml.not_mail_error(path)
+        yield eml.not_mail_error(path, binary=is_binary(head))

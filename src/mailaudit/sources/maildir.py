@@ -19,7 +19,15 @@ from collections.abc import Iterator
 from mailaudit.model import MessageRef, RawMessage, SourceError
 from mailaudit.options import Limits
 from mailaudit.sources import eml
-from mailaudit.sources.sniff import Form, classify, open_readonly, os_error, read_head
+from mailaudit.sources.sniff import (
+    Form,
+    classify,
+    is_binary,
+    list_dir,
+    open_readonly,
+    os_error,
+    read_head,
+)
 
 Item = RawMessage | SourceError
 MESSAGE_DIRS = ("cur", "new")
@@ -40,7 +48,7 @@ def iter_maildir(path: str, *, limits: Limits) -> Iterator[Item]:
     for sub in MESSAGE_DIRS:
         folder = os.path.join(path, sub)
         try:
-            names = sorted(os.listdir(folder))
+            names = list_dir(folder)
         except FileNotFoundError:
             continue
         except OSError as exc:
@@ -62,7 +70,7 @@ def _member(path: str, key: str, limits: Limits) -> Iterator[Item]:
             if form is Form.EMPTY:
                 yield eml.empty_error(path, locator)
             elif form in (Form.NOT_MAIL, Form.MSG):
-                yield eml.not_mail_error(path, locator)
+                yield eml.not_mail_error(path, locator, binary=form is Form.MSG or is_binary(head))
             else:
                 head = eml.without_envelope(head)
                 yield eml.read_message(MessageRef(path, locator), head, stream, limits=limits)

@@ -16,7 +16,7 @@ import io
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from mailaudit.model import MessageRef, RawMessage, SourceError
 from mailaudit.options import Limits
@@ -105,10 +105,16 @@ def iter_msg(path: str, *, limits: Limits, data: bytes | None = None) -> Iterato
         yield extra_missing_error(path)
         return
     ref = MessageRef(path)
+    stream: BinaryIO | None = None
     try:
-        # Bytes go in as a file object: olefile takes bytes shorter than 1536 for a file name.
-        ole = olefile.OleFileIO(io.BytesIO(data) if data is not None else path)
+        # olefile is handed a file object opened here (read-only, atime untouched) rather than
+        # the path, which it would open itself; bytes go in as a file object too (olefile
+        # takes bytes shorter than 1536 for a file name).
+        stream = io.BytesIO(data) if data is not None else open_readonly(path)
+        ole = olefile.OleFileIO(stream)
     except Exception as exc:  # olefile raises many kinds on a damaged file
+        if stream is not None:
+            stream.close()
         if isinstance(exc, OSError) and exc.errno is not None:  # the OS, not the content
             yield os_error(path, exc, listed=True)
             return
@@ -125,6 +131,7 @@ def iter_msg(path: str, *, limits: Limits, data: bytes | None = None) -> Iterato
         yield from _walk(_Store(ole, "", _HEADER_TOP, entries), ref, None, 0, limits)
     finally:
         ole.close()
+        stream.close()
 
 
 def _reason(exc: Exception) -> str:

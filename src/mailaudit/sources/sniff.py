@@ -22,11 +22,13 @@ SNIFF_BYTES = 4096  # how far "binary" is judged (NUL bytes)
 # RFC 5322 3.6.8 field-name: printable US-ASCII except ":"; RFC 5322 4.5.1 (obsolete syntax)
 # allows white space before the colon. One quantifier per run: linear on any input.
 _FIELD_START = re.compile(rb"[!-9;-~]+[ \t]*:")
+_NAMED_FIELD = re.compile(rb"[A-Za-z][A-Za-z0-9_-]*[ \t]*:")
 _BOM = b"\xef\xbb\xbf"
 # O_NOATIME keeps reads from updating access times (we promise not to touch inputs); the kernel
 # only allows it on files the caller owns, so a refusal falls back to a plain read-only open.
 _NOATIME = getattr(os, "O_NOATIME", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
 class Form(Enum):
@@ -51,12 +53,30 @@ def starts_like_header(head: bytes) -> bool:
     return _FIELD_START.match(first_line(head)) is not None
 
 
+def has_header_line(head: bytes) -> bool:
+    """Some line of the would-be header block (up to the first blank line, within the first
+    ``SNIFF_BYTES``) is a header field with an ordinary name (``Subject:``). Looser than
+    ``starts_like_header`` (a mangled first line is allowed), stricter about the name, so that
+    a README, a JSON file or a PEM key is not taken for a message."""
+    block = head[:SNIFF_BYTES]
+    if block.startswith(_BOM):
+        block = block[len(_BOM):]
+    for line in block.splitlines()[:100]:
+        if not line.strip():
+            break
+        if _NAMED_FIELD.match(line):
+            return True
+    return False
+
+
 def classify(head: bytes, *, strict: bool) -> Form:
     """Decide a file's form from its first bytes.
 
     ``strict`` (directory members): only what starts like mail counts; a file named on the
-    command line is read as a message unless it is clearly binary, so that a message with a
-    mangled first line still gets audited (and its parse problems reported).
+    command line is read as a message when some line of its header block is a header field,
+    so that a message with a mangled first line still gets audited (and its parse problems
+    reported), while a text file that is not mail (a README, a snapshot) is ``NOT_MAIL`` like
+    a binary file.
     """
     if not head:
         return Form.EMPTY
@@ -66,23 +86,54 @@ def classify(head: bytes, *, strict: bool) -> Form:
         return Form.MBOX
     if starts_like_header(head):
         return Form.EML
-    if strict or b"\x00" in head[:SNIFF_BYTES]:
+    if strict or b"\x00" in head[:SNIFF_BYTES] or not has_header_line(head):
         return Form.NOT_MAIL
     return Form.EML
 
 
+def is_binary(head: bytes) -> bool:
+    return b"\x00" in head[:SNIFF_BYTES]
+
+
 def open_readonly(path: str) -> BinaryIO:
     """Open for reading only, without updating the access time where the OS allows it."""
-    flags = os.O_RDONLY | _CLOEXEC
+    # O_NONBLOCK: a named pipe or device that slipped past the caller's checks must not block
+    # the open; it is cleared again below for regular reads.
+    fd = _open_flags(path, os.O_RDONLY | _CLOEXEC | _NONBLOCK)
+    if _NONBLOCK:
+        os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb", buffering=0)
+
+
+def _open_flags(path: str, flags: int) -> int:
+    # Some file systems reject O_NOATIME outright (EINVAL); a file we do not own refuses it
+    # (EPERM): both fall back to a plain open.
     try:
-        fd = os.open(path, flags | _NOATIME)
+        return os.open(path, flags | _NOATIME)
     except PermissionError:
-        fd = os.open(path, flags)
+        return os.open(path, flags)
     except OSError as exc:
         if exc.errno != errno.EINVAL or not _NOATIME:
             raise
-        fd = os.open(path, flags)  # some file systems reject O_NOATIME outright
-    return os.fdopen(fd, "rb", buffering=0)
+        return os.open(path, flags)
+
+
+def list_dir(path: str) -> list[str]:
+    """The names in a directory, sorted, read without updating its access time where the OS
+    allows it (``os.listdir`` on a path would)."""
+    fd = _open_flags(path, os.O_RDONLY | _CLOEXEC | getattr(os, "O_DIRECTORY", 0))
+    try:
+        return sorted(os.listdir(fd))
+    finally:
+        os.close(fd)
+
+
+def read_limited(path: str, limit: int) -> bytes | None:
+    """The whole file, read-only without touching its access time; None when it is larger
+    than ``limit`` bytes (nothing beyond ``limit + 1`` bytes is read)."""
+    with open_readonly(path) as stream:
+        data = read_head(stream, limit + 1)
+    return None if len(data) > limit else data
 
 
 def read_head(stream: BinaryIO, size: int = HEAD_BYTES) -> bytes:

@@ -11,7 +11,7 @@ from typing import BinaryIO
 from mailaudit.model import MessageRef, RawMessage, SourceError
 from mailaudit.options import Limits
 from mailaudit.sources import eml, mbox, msg
-from mailaudit.sources.sniff import Form, classify, read_head, source_error
+from mailaudit.sources.sniff import Form, classify, is_binary, read_head, source_error
 
 Item = RawMessage | SourceError
 STDIN_PATH = "-"
@@ -46,7 +46,7 @@ def iter_stream(stream: BinaryIO, *, path: str, limits: Limits) -> Iterator[Item
             else:
                 yield from msg.iter_msg(path, limits=limits, data=data)
         else:
-            yield eml.not_mail_error(path)
+            yield eml.not_mail_error(path, binary=is_binary(head))
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         yield source_error(path, "unreadable", f"could not be read ({reason})")
