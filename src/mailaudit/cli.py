@@ -187,7 +187,7 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
     from mailaudit.errors import MailauditError
     from mailaudit.model import Verdict
     from mailaudit.report import OutputFormat, make_writer
-    from mailaudit.resume import open_resume
+    from mailaudit.resume import open_resume, resume_key
     from mailaudit.sources import iter_messages
 
     recorder: Any = None
@@ -212,7 +212,8 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
     skip: set[str] = set()
     stream: IO[str] | None
     if resume_path:
-        skip, stream = open_resume(resume_path)
+        resumed = open_resume(resume_path)
+        skip, stream = resumed.done, resumed.stream
     elif output:
         try:
             stream = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115
@@ -226,7 +227,7 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
                          color=color if output is None else False)
     items: Any = iter_messages(paths, limits=config.options.limits)
     if skip:
-        items = (it for it in items if it.ref.key not in skip)
+        items = (it for it in items if resume_key(it.ref) not in skip)
 
     show_progress = progress if progress is not None else sys.stderr.isatty()
     started = time.monotonic()

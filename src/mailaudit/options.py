@@ -22,6 +22,7 @@ class Limits:
     max_dns_lookups: int = 60  # per message, across SPF, DKIM, DMARC, ARC
     max_signatures: int = 20  # DKIM signatures verified per message (RFC 6376 §6.1 allows a cap)
     max_seconds: float = 30.0  # per message wall time (enforced by the batch driver)
+    max_snapshot_bytes: int = 256 * 1024 * 1024  # a --dns-snapshot file (loaded once per run)
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,6 +87,28 @@ class LiveResolver:
         return [r.target.to_text(omit_final_dot=True) for r in self._resolve(name, "PTR")]
 
 
+def probe_nameservers(nameservers: Sequence[str], *, timeout: float = 2.0) -> None:
+    """Ask each server for the root's NS records once; any reply at all (even REFUSED) shows
+    it is there. Raise ``DnsUnusableError`` when none replies within ``timeout`` seconds, so
+    that a wrong ``--nameserver`` ends the run at once instead of turning every lookup into a
+    timeout (and every result into "inconclusive")."""
+    import dns.message
+    import dns.query
+
+    servers = [(spec, _nameserver(spec, 53)) for spec in nameservers]
+    query = dns.message.make_query(".", "NS")
+    for _spec, server in servers:
+        try:
+            dns.query.udp(query, server.address, timeout=timeout, port=server.port,
+                          ignore_unexpected=True)
+            return
+        except (dns.exception.DNSException, OSError, ValueError):
+            continue
+    names = ", ".join(spec for spec, _ in servers)
+    raise DnsUnusableError(f"no reply from DNS server {names} within {timeout:g} s; check "
+                           "--nameserver, or replay a snapshot with --dns-snapshot FILE.")
+
+
 def _nameserver(spec: str, default_port: int) -> dns.nameserver.Do53Nameserver:
     """``IP``, ``IPv4:PORT`` or ``[IPv6]:PORT``."""
     import ipaddress

@@ -19,6 +19,7 @@ from mailaudit.errors import SnapshotError
 FORMAT = "mailaudit-dns/1"
 RDTYPES = ("TXT", "A", "AAAA", "MX", "PTR", "CNAME")
 MAX_CNAME_CHAIN = 16
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 
 Entry = str | dict[str, list[Any]]
 
@@ -33,12 +34,23 @@ class SnapshotResolver:
         self.origin = origin
 
     @classmethod
-    def from_file(cls, path: str | Path) -> SnapshotResolver:
+    def from_file(cls, path: str | Path, *,
+                  max_bytes: int = DEFAULT_MAX_BYTES) -> SnapshotResolver:
+        """Load a snapshot file. Every problem is a ``SnapshotError`` with a sentence."""
+        from mailaudit.readonly import read_limited
+
         p = Path(path)
         try:
-            text = p.read_text(encoding="utf-8")
+            data = read_limited(str(p), max_bytes)
         except OSError as exc:
             raise SnapshotError(f"{p}: cannot read the DNS snapshot ({exc.strerror or exc}).") from exc
+        if data is None:
+            # Loaded, a snapshot takes about 15 times its size in memory, in every process.
+            raise SnapshotError(f"{p}: the DNS snapshot is larger than {max_bytes:,} bytes (limit "
+                                "max_snapshot_bytes); raise it with --limit "
+                                "max_snapshot_bytes=N if the file is trusted.")
+        try:
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise SnapshotError(f"{p}: the DNS snapshot is not UTF-8 text ({exc.reason}).") from exc
         try:
@@ -47,6 +59,14 @@ class SnapshotResolver:
             raise SnapshotError(
                 f"{p}: the DNS snapshot is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
             ) from exc
+        except RecursionError as exc:
+            # The json parser is recursive and bounded by the interpreter's recursion limit;
+            # a real snapshot nests four levels.
+            raise SnapshotError(f"{p}: the DNS snapshot nests arrays or objects too deeply "
+                                "to be a snapshot.") from exc
+        except MemoryError as exc:
+            raise SnapshotError(f"{p}: the DNS snapshot needs more memory than is available "
+                                "to load; lower --limit max_snapshot_bytes or split it.") from exc
         return cls.from_document(doc, origin=str(p))
 
     @classmethod

@@ -7,16 +7,16 @@ there is (dkimpy names raw RFC 5322 messages ``.msg``; Maildir files have no ext
 
 from __future__ import annotations
 
-import errno
-import os
 import re
 from enum import Enum
-from typing import BinaryIO
 
 from mailaudit.model import MessageRef, SourceError
+from mailaudit.readonly import HEAD_BYTES, list_dir, open_readonly, read_head, read_limited
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # [MS-CFB] 2.2 compound file header signature
-HEAD_BYTES = 64 * 1024  # first read of every file: most messages fit, so one read() is enough
+__all__ = ["HEAD_BYTES", "OLE_MAGIC", "SNIFF_BYTES", "Form", "classify", "is_binary", "list_dir",
+           "open_readonly", "os_error", "read_head", "read_limited", "source_error",
+           "starts_like_header"]
 SNIFF_BYTES = 4096  # how far "binary" is judged (NUL bytes)
 
 # RFC 5322 3.6.8 field-name: printable US-ASCII except ":"; RFC 5322 4.5.1 (obsolete syntax)
@@ -24,11 +24,6 @@ SNIFF_BYTES = 4096  # how far "binary" is judged (NUL bytes)
 _FIELD_START = re.compile(rb"[!-9;-~]+[ \t]*:")
 _NAMED_FIELD = re.compile(rb"[A-Za-z][A-Za-z0-9_-]*[ \t]*:")
 _BOM = b"\xef\xbb\xbf"
-# O_NOATIME keeps reads from updating access times (we promise not to touch inputs); the kernel
-# only allows it on files the caller owns, so a refusal falls back to a plain read-only open.
-_NOATIME = getattr(os, "O_NOATIME", 0)
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
 class Form(Enum):
@@ -93,60 +88,6 @@ def classify(head: bytes, *, strict: bool) -> Form:
 
 def is_binary(head: bytes) -> bool:
     return b"\x00" in head[:SNIFF_BYTES]
-
-
-def open_readonly(path: str) -> BinaryIO:
-    """Open for reading only, without updating the access time where the OS allows it."""
-    # O_NONBLOCK: a named pipe or device that slipped past the caller's checks must not block
-    # the open; it is cleared again below for regular reads.
-    fd = _open_flags(path, os.O_RDONLY | _CLOEXEC | _NONBLOCK)
-    if _NONBLOCK:
-        os.set_blocking(fd, True)
-    return os.fdopen(fd, "rb", buffering=0)
-
-
-def _open_flags(path: str, flags: int) -> int:
-    # Some file systems reject O_NOATIME outright (EINVAL); a file we do not own refuses it
-    # (EPERM): both fall back to a plain open.
-    try:
-        return os.open(path, flags | _NOATIME)
-    except PermissionError:
-        return os.open(path, flags)
-    except OSError as exc:
-        if exc.errno != errno.EINVAL or not _NOATIME:
-            raise
-        return os.open(path, flags)
-
-
-def list_dir(path: str) -> list[str]:
-    """The names in a directory, sorted, read without updating its access time where the OS
-    allows it (``os.listdir`` on a path would)."""
-    fd = _open_flags(path, os.O_RDONLY | _CLOEXEC | getattr(os, "O_DIRECTORY", 0))
-    try:
-        return sorted(os.listdir(fd))
-    finally:
-        os.close(fd)
-
-
-def read_limited(path: str, limit: int) -> bytes | None:
-    """The whole file, read-only without touching its access time; None when it is larger
-    than ``limit`` bytes (nothing beyond ``limit + 1`` bytes is read)."""
-    with open_readonly(path) as stream:
-        data = read_head(stream, limit + 1)
-    return None if len(data) > limit else data
-
-
-def read_head(stream: BinaryIO, size: int = HEAD_BYTES) -> bytes:
-    """Read up to ``size`` bytes, looping over short reads (pipes return what they have)."""
-    parts: list[bytes] = []
-    got = 0
-    while got < size:
-        piece = stream.read(size - got)
-        if not piece:
-            break
-        parts.append(piece)
-        got += len(piece)
-    return b"".join(parts)
 
 
 def source_error(path: str, code: str, message: str, locator: str = "") -> SourceError:
