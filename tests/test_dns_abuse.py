@@ -16,7 +16,7 @@ from dnsserver import LoopbackDNSServer, ZoneResolver, silent_udp_port
 from mailaudit.audit import audit_message
 from mailaudit.batch import AuditConfig, Auditor
 from mailaudit.dns import make_resolver
-from mailaudit.dns.budget import CachingResolver
+from mailaudit.dns.cache import CachingResolver
 from mailaudit.dns.live import LiveResolver
 from mailaudit.model import AuditResult, MessageRef, RawMessage, Verdict
 from mailaudit.options import AuditOptions, Limits

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from dnsserver import LoopbackDNSServer, loopback_dns, silent_udp_port
 
-from mailaudit.dns import make_resolver
+from mailaudit.dns import DnsConfig, make_resolver
 from mailaudit.dns.base import DnsOutcome, NoData, NotCaptured, NXDomain, TempFail
-from mailaudit.dns.budget import BudgetResolver, CachingResolver, OfflineResolver
+from mailaudit.dns.budget import BudgetResolver
+from mailaudit.dns.cache import CachingResolver
+from mailaudit.dns.offline import OfflineResolver
 from mailaudit.dns.live import LiveResolver
 from mailaudit.dns.record import RecordingResolver
 from mailaudit.dns.snapshot import SnapshotResolver
@@ -161,8 +163,8 @@ def test_offline_never_opens_a_socket(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("a socket was opened in offline mode")
 
     monkeypatch.setattr(socket, "socket", refuse)
-    for resolver in (OfflineResolver(), make_resolver(mode="offline"),
-                     make_resolver(mode="live", offline=True)):
+    for resolver in (OfflineResolver(), make_resolver(offline=True),
+                     DnsConfig(offline=True).resolver()):
         with pytest.raises(NotCaptured):
             resolver.txt("example.org")
         with pytest.raises(NotCaptured):
@@ -173,8 +175,7 @@ def test_make_resolver_replays_a_snapshot(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     path.write_text(json.dumps({"format": "mailaudit-dns/1", "records": {
         "example.org": {"TXT": ["v=spf1 -all"]}}}), encoding="utf-8")
-    resolver = make_resolver(mode="live", snapshot=str(path), record=None, offline=False)
+    resolver = make_resolver(snapshot=str(path))
     assert resolver.txt("example.org") == ["v=spf1 -all"]
-    recording = make_resolver(mode="live", snapshot=None, record=str(tmp_path / "r.json"),
-                              offline=False, nameservers=["127.0.0.1"])
+    recording = make_resolver(record=True, nameservers=["127.0.0.1"])
     assert isinstance(recording, RecordingResolver)

@@ -12,7 +12,8 @@ from spf_suite import CORPORA, load_cases
 from mailaudit.checks import spf as spf_check
 from mailaudit.checks.spf import check_spf
 from mailaudit.dns.base import MX
-from mailaudit.dns.budget import BudgetResolver, OfflineResolver
+from mailaudit.dns.budget import BudgetResolver
+from mailaudit.dns.offline import OfflineResolver
 from mailaudit.dns.snapshot import SnapshotResolver
 from mailaudit.model import CheckResult, Envelope
 

@@ -1,29 +1,40 @@
-"""The batch driver: stream items through ``audit_item`` in this process or a process pool.
+"""The run driver: sources -> audit -> the ``encode`` it is given -> the writer it is given.
 
+It owns the pool, resume skipping, the per-message time budget, the counts and the exit code,
+and knows nothing about output formats: the command line hands it ``encode`` (one result to
+what the writer writes; it runs in the worker, because sending a finished string between
+processes costs a fraction of pickling nested results) and a ``Sink``.
+
+* The engine seam: an ``Engine`` takes work items and yields, per item and in input order,
+  the encoded group (the message and its attachments). ``inline_engine`` audits in this
+  process, ``pool_engine`` in a process pool; another engine only has to keep that contract.
 * Bounded memory: at most ``jobs * 4`` chunks are in flight; sources are read lazily.
-* Output order is input order unless ``ordered=False``.
 * A worker that dies (segfault, OOM kill) breaks the pool: the pool is rebuilt and the
   in-flight chunks are retried one message at a time, so only the message that kills a worker
-  again gets an error record.
+  again gets an error record. Workers die with the parent (PR_SET_PDEATHSIG on Linux).
 * Each message has a wall-time budget (``Limits.max_seconds``), enforced with SIGALRM in the
   process that audits it.
+* Stopping: Ctrl-C (130) and SIGTERM (143) end the run between two groups; the sink is closed,
+  so the output so far is complete and valid. A reader that goes away (``| head -1``) ends the
+  run quietly with 141, like git.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mailaudit.audit import AuditTimeout, audit_item, error_result
-from mailaudit.model import AuditResult, RawMessage, SourceError
+from mailaudit.dns import DnsConfig
+from mailaudit.model import AuditResult, ExitCode, RawMessage, SourceError, Verdict
 from mailaudit.options import AuditOptions
-from mailaudit.report import OutputFormat, Prepared, prepare
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -32,31 +43,36 @@ if TYPE_CHECKING:
     from mailaudit.templates.matcher import Catalog
 
 Item = RawMessage | SourceError
+# (verdict, payload): the verdict for counting and exit codes, the payload for the sink.
+Encoded = tuple[Verdict, Any]
+# One result to what the sink writes. Runs in the workers, so it must pickle: a module-level
+# function (or a functools.partial of one).
+Encode = Callable[[AuditResult], Any]
+Engine = Callable[[Iterable[Item]], Iterator[list[Encoded]]]
 
 CHUNK_MESSAGES = 64
 CHUNK_BYTES = 4 * 1024 * 1024
 
 
+class Sink(Protocol):
+    """Where encoded groups go (the report writers)."""
+
+    def write_group(self, group: Sequence[Encoded]) -> None: ...
+
+    def close(self, *, seconds: float = 0.0, flagged: frozenset[Verdict] = frozenset()) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
-class AuditConfig:
+class RunConfig:
     """Everything a worker needs to build its own resolver and catalog (it must pickle)."""
 
     options: AuditOptions = field(default_factory=AuditOptions)
-    dns_snapshot: str | None = None
-    offline: bool = False
-    dns_mode: str = "live"  # "live" or "offline"; a snapshot means replay either way
-    nameservers: tuple[str, ...] = ()
+    dns: DnsConfig = field(default_factory=DnsConfig)
     templates: tuple[str, ...] = ()
     use_catalog: bool = True
-    output: str = "human"  # the report format: workers prepare its payloads (report.prepare)
 
     def build(self) -> tuple[Resolver | None, Catalog | None]:
-        resolver: Resolver | None = None
-        if self.options.recompute:
-            from mailaudit.dns import make_resolver
-
-            resolver = make_resolver(mode=self.dns_mode, snapshot=self.dns_snapshot, record=None,
-                                     offline=self.offline, nameservers=self.nameservers or None)
+        resolver = self.dns.resolver() if self.options.recompute else None
         catalog = None
         if self.use_catalog:
             from mailaudit.templates.matcher import load_catalog
@@ -91,18 +107,13 @@ def time_budget(seconds: float) -> Iterator[None]:
 
 
 class Auditor:
-    """Audits items with one resolver and catalog (one per process)."""
+    """Audits items with one resolver and catalog (one per process). Built from the config,
+    or handed ones already built (the parent's, shared with forked workers)."""
 
-    def __init__(self, config: AuditConfig,
-                 record_hook: Callable[[Resolver], Resolver] | None = None) -> None:
+    def __init__(self, config: RunConfig, *,
+                 built: tuple[Resolver | None, Catalog | None] | None = None) -> None:
         self.config = config
-        self.fmt = OutputFormat(config.output)
-        resolver, self.catalog = config.build()
-        self.resolver = record_hook(resolver) if (record_hook and resolver) else resolver
-
-    def audit_prepared(self, item: Item) -> list[Prepared]:
-        """Audit and turn the results into what the report format writes."""
-        return prepare(self.fmt, self.audit(item))
+        self.resolver, self.catalog = built if built is not None else config.build()
 
     def audit(self, item: Item) -> list[AuditResult]:
         try:
@@ -115,21 +126,57 @@ class Auditor:
                                  f"audit stopped after {self.config.options.limits.max_seconds:g} s "
                                  "(limit max_seconds)")]
 
+    def encoded(self, item: Item, encode: Encode) -> list[Encoded]:
+        return [(r.verdict, encode(r)) for r in self.audit(item)]
 
-_WORKER: Auditor | None = None
+
+# --- engines -----------------------------------------------------------------------------------
+
+def inline_engine(auditor: Auditor, encode: Encode) -> Engine:
+    def run(items: Iterable[Item]) -> Iterator[list[Encoded]]:
+        for item in items:
+            yield auditor.encoded(item, encode)
+    return run
 
 
-def _worker_init(config: AuditConfig) -> None:
+_WORKER: tuple[Auditor, Encode] | None = None
+# Set in the parent just before a fork-started pool is created: forked workers inherit the
+# resolver and catalog already loaded (a large snapshot is then in memory once, shared
+# copy-on-write, instead of once per worker). Spawn-started workers build their own.
+_SHARED: tuple[Resolver | None, Catalog | None] | None = None
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: the kernel sends SIGKILL to this worker when the parent dies (kill -9 included),
+    so no worker is left running, re-parented to init."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _worker_init(config: RunConfig, encode: Encode, parent: int) -> None:
     # Ctrl-C goes to the whole process group; the parent decides how to stop, workers must not
-    # die half-way through a chunk and break the pool.
+    # die half-way through a chunk and break the pool. SIGTERM: the parent's handler (inherited
+    # through fork) is not for workers; the parent terminates them when it stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent(parent)
     global _WORKER
-    _WORKER = Auditor(config)
+    _WORKER = (Auditor(config, built=_SHARED), encode)
 
 
-def _worker_run(chunk: list[Item]) -> list[list[Prepared]]:
+def _worker_run(chunk: list[Item]) -> list[list[Encoded]]:
     assert _WORKER is not None
-    return [_WORKER.audit_prepared(item) for item in chunk]
+    auditor, encode = _WORKER
+    return [auditor.encoded(item, encode) for item in chunk]
 
 
 def _chunks(items: Iterable[Item]) -> Iterator[list[Item]]:
@@ -145,111 +192,214 @@ def _chunks(items: Iterable[Item]) -> Iterator[list[Item]]:
         yield chunk
 
 
-def run_inline(items: Iterable[Item], auditor: Auditor) -> Iterator[list[Prepared]]:
-    for item in items:
-        yield auditor.audit_prepared(item)
+class _Pool:
+    """A ProcessPoolExecutor whose workers are always gone when it is closed."""
+
+    def __init__(self, config: RunConfig, encode: Encode, jobs: int) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        self.executor = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx,
+                                            initializer=_worker_init,
+                                            initargs=(config, encode, os.getpid()))
+
+    def submit(self, chunk: list[Item]) -> Future[list[list[Encoded]]]:
+        return self.executor.submit(_worker_run, chunk)
+
+    def close(self, *, finished: bool) -> None:
+        """``finished``: every future is done, workers exit on their own. Otherwise (stopped,
+        broken) they are terminated: a worker may be deep inside one slow message."""
+        if not finished:
+            # The executor has no public way to stop running work; its processes are there.
+            processes = list(getattr(self.executor, "_processes", {}).values())
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            for proc in processes:
+                proc.terminate()
+            for proc in processes:
+                proc.join(5)
+        # Joining also ends the executor's manager thread before the interpreter exits (no
+        # "Exception ignored" noise from a thread writing to a closed pipe).
+        self.executor.shutdown(wait=True, cancel_futures=True)
 
 
-def run_pool(items: Iterable[Item], config: AuditConfig, *, jobs: int,
-             ordered: bool = True) -> Iterator[list[Prepared]]:
-    """Yield, per input item, its list of results (the message and its attachments)."""
-    # Imported here: a single-file check never starts a pool and should not pay for it.
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
+def pool_engine(config: RunConfig, encode: Encode, *, jobs: int, ordered: bool = True,
+                shared: tuple[Resolver | None, Catalog | None] | None = None) -> Engine:
+    """Audit in ``jobs`` worker processes. ``shared``: resolver and catalog built in this
+    process, inherited by forked workers instead of being loaded again in each."""
 
-    ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    max_in_flight = jobs * 4
-    source = _chunks(items)
-    pending: deque[tuple[Future[Any], list[Item]]] = deque()
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
-                               initargs=(config,))
-    try:
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < max_in_flight:
-                chunk = next(source, None)
-                if chunk is None:
-                    exhausted = True
-                    break
-                pending.append((pool.submit(_worker_run, chunk), chunk))
-            if not pending:
-                return
-            if ordered:
-                fut, chunk = pending[0]
-                wait([fut])
-                done = [pending.popleft()]
-            else:
-                finished, _ = wait([f for f, _ in pending], return_when=FIRST_COMPLETED)
-                done = [p for p in pending if p[0] in finished]
-                for p in done:
-                    pending.remove(p)
-            for fut, chunk in done:
-                try:
-                    groups = fut.result()
-                except BrokenProcessPool:
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    retry = [chunk] + [c for _, c in pending]
-                    pending.clear()
-                    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx,
-                                               initializer=_worker_init, initargs=(config,))
-                    for c in retry:
-                        yield from _retry_one_by_one(c, config, ctx)
-                    break
-                yield from groups
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+    def run(items: Iterable[Item]) -> Iterator[list[Encoded]]:
+        global _SHARED
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        max_in_flight = jobs * 4
+        source = _chunks(items)
+        pending: deque[tuple[Future[list[list[Encoded]]], list[Item]]] = deque()
+        _SHARED = shared
+        pool = _Pool(config, encode, jobs)
+        finished = False
+        try:
+            exhausted = False
+            while True:
+                while not exhausted and len(pending) < max_in_flight:
+                    chunk = next(source, None)
+                    if chunk is None:
+                        exhausted = True
+                        break
+                    pending.append((pool.submit(chunk), chunk))
+                if not pending:
+                    finished = True
+                    return
+                if ordered:
+                    fut, chunk = pending[0]
+                    wait([fut])
+                    done = [pending.popleft()]
+                else:
+                    ready, _ = wait([f for f, _ in pending], return_when=FIRST_COMPLETED)
+                    done = [p for p in pending if p[0] in ready]
+                    for p in done:
+                        pending.remove(p)
+                for fut, chunk in done:
+                    try:
+                        groups = fut.result()
+                    except BrokenProcessPool:
+                        retry = [chunk] + [c for _, c in pending]
+                        pending.clear()
+                        pool.close(finished=False)
+                        for c in retry:
+                            yield from _retry_one_by_one(c, config, encode)
+                        pool = _Pool(config, encode, jobs)
+                        break
+                    yield from groups
+        finally:
+            pool.close(finished=finished)
+            _SHARED = None
+
+    return run
 
 
-def _retry_one_by_one(chunk: list[Item], config: AuditConfig,
-                      ctx: Any) -> Iterator[list[Prepared]]:
+def _retry_one_by_one(chunk: list[Item], config: RunConfig,
+                      encode: Encode) -> Iterator[list[Encoded]]:
     """After a worker died: each message alone in a fresh single worker, to find the culprit."""
-    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_worker_init,
-                               initargs=(config,))
+    pool = _Pool(config, encode, 1)
+    finished = False
     try:
         for item in chunk:
             try:
-                yield pool.submit(_worker_run, [item]).result()[0]
+                yield pool.submit([item]).result()[0]
             except BrokenProcessPool:
-                yield prepare(OutputFormat(config.output), [error_result(
+                crashed = error_result(
                     item.ref, "worker-crashed", "the process auditing this message died (crash "
-                    "or out of memory); the batch went on without it")])
-                pool.shutdown(wait=False, cancel_futures=True)
-                pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx,
-                                           initializer=_worker_init, initargs=(config,))
+                    "or out of memory); the batch went on without it")
+                yield [(crashed.verdict, encode(crashed))]
+                pool.close(finished=False)
+                pool = _Pool(config, encode, 1)
+        finished = True
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.close(finished=finished)
 
 
-def default_jobs(paths: list[str]) -> int:
-    """Cores for large inputs, 1 for a single small file (a pool costs more than it saves)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+# --- the run -----------------------------------------------------------------------------------
+
+class Terminated(BaseException):
+    """SIGTERM arrived; raised in the main thread between two statements, like Ctrl-C."""
+
+
+@contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    def on_term(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread: leave SIGTERM alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def default_jobs(large: bool) -> int:
+    """Cores for large inputs, 1 otherwise (a pool costs more than it saves)."""
+    if not large:
+        return 1
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended. ``counts`` holds every record of the report, including those an
+    earlier run wrote when resuming (the exit code covers the whole report)."""
+
+    exit_code: ExitCode
+    total: int = 0  # records written by this run
+    counts: Counter[str] = field(default_factory=Counter)
+    skipped: int = 0  # messages already in the resumed report
+    stopped: ExitCode | None = None  # INTERRUPTED, TERMINATED or BROKEN_PIPE
+
+
+def run(items: Iterable[Item], *, engine: Engine, sink: Sink, flagged: frozenset[str],
+        skip: set[str] | None = None, key: Callable[[Item], str] | None = None,
+        previous: Counter[str] | None = None,
+        on_group: Callable[[list[Encoded]], None] | None = None) -> RunOutcome:
+    """Feed ``items`` (less those whose ``key`` is in ``skip``) through ``engine`` to ``sink``
+    and decide the exit code: INPUT when every record is an error, FLAGGED when any verdict is
+    in ``flagged``, else OK; or how the run was stopped."""
+    if skip:
+        assert key is not None
+        items = (it for it in items if key(it) not in skip)
+    counts: Counter[str] = Counter(previous or {})
+    started = time.monotonic()
     total = 0
-    for p in paths:
-        try:
-            st = os.stat(p)
-        except OSError:
-            continue
-        if not os.path.isfile(p):
-            return cores  # a directory or Maildir: assume many messages
-        total += st.st_size
-    return cores if total > 2 * 1024 * 1024 else 1
+    stopped: ExitCode | None = None
+    try:
+        with _sigterm_stops():
+            try:
+                for group in engine(items):
+                    sink.write_group(group)
+                    for verdict, _ in group:
+                        total += 1
+                        counts[verdict.value] += 1
+                    if on_group is not None:
+                        on_group(group)
+            except KeyboardInterrupt:
+                stopped = ExitCode.INTERRUPTED
+            except Terminated:
+                stopped = ExitCode.TERMINATED
+            finally:
+                # Closed in every case: the output so far stays complete and valid.
+                try:
+                    sink.close(seconds=time.monotonic() - started,
+                               flagged=frozenset(Verdict(v) for v in flagged))
+                except BrokenPipeError:
+                    stopped = ExitCode.BROKEN_PIPE
+    except BrokenPipeError:
+        stopped = ExitCode.BROKEN_PIPE
+    if stopped is ExitCode.BROKEN_PIPE:
+        _quiet_stdout()
+    skipped = len(skip or ())
+    outcome = RunOutcome(ExitCode.OK, total=total, counts=counts, skipped=skipped, stopped=stopped)
+    if stopped is not None:
+        outcome.exit_code = stopped
+    elif counts and counts.get(Verdict.ERROR.value, 0) == sum(counts.values()):
+        outcome.exit_code = ExitCode.INPUT
+    elif any(counts.get(v, 0) for v in flagged):
+        outcome.exit_code = ExitCode.FLAGGED
+    return outcome
 
 
-class Rate:
-    """Messages per second over the run, for the progress bar and the summary."""
-
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-        self.count = 0
-
-    def add(self, n: int = 1) -> None:
-        self.count += n
-
-    @property
-    def per_second(self) -> float:
-        elapsed = time.monotonic() - self.started
-        return self.count / elapsed if elapsed > 0 else 0.0
+def _quiet_stdout() -> None:
+    """The reader of standard output is gone: point it at /dev/null, so that the flush at
+    interpreter exit does not print "Exception ignored ... BrokenPipeError" (the recipe of the
+    Python documentation, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

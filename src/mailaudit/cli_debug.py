@@ -30,8 +30,7 @@ def _safe(value: object, limit: int = 2000) -> str:
 def _resolver(snapshot: str | None, offline: bool, nameservers: tuple[str, ...]) -> Any:
     from mailaudit.dns import make_resolver
 
-    return make_resolver(mode="offline" if offline else "live", snapshot=snapshot, record=None,
-                         offline=offline, nameservers=nameservers or None)
+    return make_resolver(snapshot=snapshot, offline=offline, nameservers=nameservers or None)
 
 
 def _print_result(result: CheckResult, extra: dict[str, object] | None = None) -> None:

@@ -33,7 +33,9 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad command line
     INPUT = 3  # input or catalog could not be read at all
     DNS = 4  # DNS unusable where it was required
-    INTERRUPTED = 130  # Ctrl-C
+    INTERRUPTED = 130  # Ctrl-C (SIGINT)
+    BROKEN_PIPE = 141  # the reader of standard output went away (128 + SIGPIPE, as git does)
+    TERMINATED = 143  # SIGTERM (timeout, docker stop, CI cancellation)
 
 
 class Severity(StrEnum):

@@ -24,7 +24,8 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from mailaudit.dns.base import NoData, NotCaptured, NXDomain, Resolver, TempFail
-from mailaudit.dns.budget import BudgetResolver, OfflineResolver
+from mailaudit.dns.budget import BudgetResolver
+from mailaudit.dns.offline import OfflineResolver
 from mailaudit.dns.snapshot import SnapshotResolver
 from mailaudit.model import CheckResult, Envelope, PropValue
 

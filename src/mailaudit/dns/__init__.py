@@ -1,49 +1,69 @@
 """DNS for the checks: live (dnspython), recording, snapshot replay, offline.
 
-``make_resolver`` is the one place the command line turns its DNS options into a resolver.
+``DnsConfig`` is the one description of where answers come from, and ``make_resolver`` the one
+place it becomes a resolver. There is one way to say "offline": ``offline=True``. A snapshot
+always replays and never opens a socket, offline or not.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from mailaudit.dns.base import Resolver
 
-__all__ = ["make_resolver"]
+__all__ = ["DnsConfig", "make_resolver"]
+
+DEFAULT_MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024
 
 
-def make_resolver(*, mode: str = "live", snapshot: str | None = None, record: str | None = None,
-                  offline: bool = False, nameservers: Sequence[str] | None = None) -> Resolver:
-    """Replay when a snapshot is given; offline never opens a socket; else live DNS.
+@dataclass(frozen=True, slots=True)
+class DnsConfig:
+    """Where DNS answers come from (plain data: it is handed to worker processes)."""
 
-    ``record`` wraps the resolver in a ``RecordingResolver``; the caller saves it to that path
-    when the run ends. ``mode`` is ``"live"`` or ``"offline"`` (the same as ``offline=True``).
-    """
+    snapshot: str | None = None  # replay this snapshot file
+    offline: bool = False  # never open a socket; without a snapshot, every name is not captured
+    nameservers: tuple[str, ...] = ()  # live: ask these instead of the system's servers
+    record: bool = False  # live, and remember every answer (RecordingResolver)
+    max_snapshot_bytes: int = DEFAULT_MAX_SNAPSHOT_BYTES
+
+    @property
+    def live(self) -> bool:
+        return self.snapshot is None and not self.offline
+
+    def resolver(self) -> Resolver:
+        return make_resolver(snapshot=self.snapshot, offline=self.offline,
+                             nameservers=self.nameservers, record=self.record,
+                             max_snapshot_bytes=self.max_snapshot_bytes)
+
+
+def make_resolver(*, snapshot: str | None = None, offline: bool = False,
+                  nameservers: Sequence[str] | None = None, record: bool = False,
+                  max_snapshot_bytes: int = DEFAULT_MAX_SNAPSHOT_BYTES) -> Resolver:
+    """Replay when a snapshot is given; offline never opens a socket; else live DNS (with a
+    cache for the batch). ``record`` wraps live DNS in a ``RecordingResolver``; the caller
+    saves it when the run ends."""
     from mailaudit.errors import MailauditError
     from mailaudit.model import ExitCode
 
-    if mode not in ("live", "offline", "replay"):
-        raise MailauditError(f"unknown DNS mode {mode!r}; use live or offline.",
-                             exit_code=ExitCode.USAGE)
-    offline = offline or mode == "offline"
     resolver: Resolver
+    if record and (snapshot or offline):
+        raise MailauditError("recording DNS needs live DNS; leave out --offline and "
+                             "--dns-snapshot.", exit_code=ExitCode.USAGE)
     if snapshot:
         from mailaudit.dns.snapshot import SnapshotResolver
 
-        resolver = SnapshotResolver.from_file(snapshot)
-    elif offline or mode == "replay":
-        from mailaudit.dns.budget import OfflineResolver
+        resolver = SnapshotResolver.from_file(snapshot, max_bytes=max_snapshot_bytes)
+    elif offline:
+        from mailaudit.dns.offline import OfflineResolver
 
         resolver = OfflineResolver()
     else:
-        from mailaudit.dns.budget import CachingResolver
+        from mailaudit.dns.cache import CachingResolver
         from mailaudit.dns.live import LiveResolver
 
         resolver = CachingResolver(LiveResolver(nameservers=nameservers or None))
     if record:
-        if snapshot or offline:
-            raise MailauditError("recording DNS needs live DNS; leave out --offline and "
-                                 "--dns-snapshot.", exit_code=ExitCode.USAGE)
         from mailaudit.dns.record import RecordingResolver
 
         resolver = RecordingResolver(resolver)
