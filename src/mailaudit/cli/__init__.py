@@ -1,0 +1,72 @@
+"""The command line: the group, and the one place a ``MailauditError`` becomes a sentence on
+stderr and an exit code (``main``).
+
+Verbs live in their own modules (check.py, dns.py, debug.py, dkim.py, templates.py) and are
+imported on first use: only click is imported at start-up, so ``mailaudit --version`` and a
+single-file check do not pay for the rest.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from mailaudit import __version__
+
+
+class LazyGroup(click.Group):
+    """Subcommands imported on first use: ``name -> "module:attribute"``."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module, attr = self.lazy[cmd_name].split(":")
+            cmd = getattr(importlib.import_module(module), attr)
+            assert isinstance(cmd, click.Command)
+            return cmd
+        return super().get_command(ctx, cmd_name)
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT, lazy={
+    "templates": "mailaudit.cli.templates:templates_group",
+    "spf": "mailaudit.cli.debug:spf_command",
+    "dmarc": "mailaudit.cli.debug:dmarc_command",
+    "dkim": "mailaudit.cli.dkim:dkim_command",
+    "check": "mailaudit.cli.check:check",
+    "dns": "mailaudit.cli.dns:dns_group",
+})
+@click.version_option(__version__, "-V", "--version", prog_name="mailaudit")
+def cli() -> None:
+    """Audit email authentication, and catch mail genuinely sent by a trusted platform that
+    carries someone else's words.
+
+    Start with `mailaudit check FILE`. Exit codes: 0 nothing flagged, 1 something flagged,
+    2 usage, 3 input unreadable, 4 DNS unusable, 130 interrupted (Ctrl-C), 141 output closed
+    by its reader, 143 terminated (SIGTERM).
+    """
+
+
+def main() -> None:
+    from mailaudit.errors import MailauditError
+
+    try:
+        cli.main(prog_name="mailaudit", standalone_mode=True)
+    except MailauditError as exc:
+        # Sentences can quote a snapshot's record name or a template pack's id: someone
+        # else's text, made visible before it reaches the terminal.
+        from mailaudit.report.text import visible
+
+        click.echo(f"mailaudit: {visible(exc.message, limit=2000)}", err=True)
+        sys.exit(int(exc.exit_code))

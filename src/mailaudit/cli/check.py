@@ -1,0 +1,284 @@
+"""``mailaudit check``: turn the command line into a run (``mailaudit.run``) and a writer.
+
+Everything about the run itself (the pool, resume, the time budget, counting and the exit
+code) is in ``mailaudit.run``; this module only parses options, refuses what cannot work,
+builds the writer and hands ``run`` the format's encode function.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import IO, Any
+
+import click
+
+from mailaudit.cli import CONTEXT
+from mailaudit.model import ExitCode
+
+VERDICT_NAMES = ("authentic", "abused", "spoofed", "unauthenticated", "unknown-sender", "error")
+DEFAULT_FAIL_ON = "abused,spoofed,error"
+LIMIT_NAMES = ("max_message_bytes", "max_headers", "max_header_bytes", "max_mime_depth",
+               "max_mime_parts", "max_decoded_body_bytes", "max_dns_lookups", "max_signatures",
+               "max_seconds", "max_snapshot_bytes")
+
+
+def parse_limits(values: tuple[str, ...]) -> dict[str, float | int]:
+    out: dict[str, float | int] = {}
+    for v in values:
+        name, sep, raw = v.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in LIMIT_NAMES:
+            raise click.BadParameter(f"{v!r}: use NAME=VALUE with NAME one of {', '.join(LIMIT_NAMES)}",
+                                     param_hint="--limit")
+        try:
+            out[name] = float(raw) if name == "max_seconds" else int(raw)
+        except ValueError:
+            raise click.BadParameter(f"{v!r}: {raw!r} is not a number", param_hint="--limit") from None
+        if out[name] <= 0:
+            raise click.BadParameter(f"{v!r}: must be positive", param_hint="--limit")
+    return out
+
+
+def parse_fail_on(value: str) -> frozenset[str]:
+    names = {v.strip() for v in value.split(",") if v.strip()}
+    unknown = names - set(VERDICT_NAMES)
+    if unknown:
+        raise click.BadParameter(f"unknown verdict(s) {', '.join(sorted(unknown))}; "
+                                 f"choose from {', '.join(VERDICT_NAMES)}", param_hint="--fail-on")
+    return frozenset(names)
+
+
+def refuse_input_as_output(output: str, paths: tuple[str, ...] | list[str], option: str) -> None:
+    """Writing the report over an input would destroy it: refuse when ``output`` is one of
+    the inputs, also through a symbolic or hard link (same device and inode)."""
+    try:
+        out = os.stat(output)
+    except OSError:
+        return  # does not exist yet: cannot be an input
+    for path in paths:
+        if path == "-":
+            continue
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino):
+            raise click.UsageError(f"{option} {output} is an input ({path}); writing the report "
+                                   "there would destroy it. Choose another file.")
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--format", "fmt", type=click.Choice(["human", "json", "jsonl", "csv"]),
+              default="human", show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write the report to FILE instead of standard output.")
+@click.option("--details/--no-details", default=None,
+              help="Human format: full report per message (default for a single message) "
+                   "or one line each with a summary (default for batches).")
+@click.option("--dns", "dns_mode", type=click.Choice(["live", "offline"]), default=None,
+              help="Where DNS answers come from when no snapshot is given (default: live).")
+@click.option("--dns-snapshot", type=click.Path(dir_okay=False),
+              help="Replay DNS answers from a snapshot file (format mailaudit-dns/1); "
+                   "names it does not hold are 'not captured' (temperror), never NXDOMAIN.")
+@click.option("--dns-record", type=click.Path(dir_okay=False),
+              help="Use live DNS and save every answer used to FILE (a snapshot), as "
+                   "`mailaudit dns record` does.")
+@click.option("--nameserver", "nameservers", multiple=True, metavar="IP[:PORT]",
+              help="Live DNS: ask this server (repeatable) instead of the system's.")
+@click.option("--offline", is_flag=True,
+              help="Never open a network socket (the same as --dns offline); answers come only "
+                   "from --dns-snapshot.")
+@click.option("--no-recompute", is_flag=True,
+              help="Do not recompute DKIM/SPF/DMARC/ARC; judge on recorded results only.")
+@click.option("--trust-authserv-id", "trust_ids", multiple=True, metavar="ID",
+              help="Trust Authentication-Results with this authserv-id (your receiver); repeatable.")
+@click.option("--ip", help="SPF: the connecting IP (overrides what the headers say).")
+@click.option("--helo", help="SPF: the HELO/EHLO name.")
+@click.option("--mail-from", help="SPF: the envelope sender (MAIL FROM).")
+@click.option("--templates", "template_dirs", multiple=True, type=click.Path(),
+              help="Add a template pack file or a directory of packs (YAML, same format as "
+                   "the catalog); repeatable.")
+@click.option("--fail-on", default=DEFAULT_FAIL_ON, show_default=True,
+              help="Comma-separated verdicts that make the exit code 1.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: all cores for large inputs, 1 for a single file).")
+@click.option("--unordered", is_flag=True, help="Write results as they finish, not in input order.")
+@click.option("--resume", "resume_path", type=click.Path(dir_okay=False),
+              help="Continue an interrupted --format jsonl run: skip messages already in FILE "
+                   "and append the rest to it.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on stderr (default: only when stderr is a terminal).")
+@click.option("--limit", "limits", multiple=True, metavar="NAME=VALUE",
+              help=f"Override a resource limit ({', '.join(LIMIT_NAMES)}).")
+@click.option("--color/--no-color", default=None, help="Colour in human output (default: auto).")
+def check(paths: tuple[str, ...], fmt: str, output: str | None, details: bool | None,
+          dns_mode: str | None, dns_snapshot: str | None, dns_record: str | None,
+          nameservers: tuple[str, ...], offline: bool, no_recompute: bool,
+          trust_ids: tuple[str, ...], ip: str | None, helo: str | None, mail_from: str | None,
+          template_dirs: tuple[str, ...], fail_on: str, jobs: int | None, unordered: bool,
+          resume_path: str | None, progress: bool | None, limits: tuple[str, ...],
+          color: bool | None) -> None:
+    """Audit messages and give each a verdict.
+
+    PATH is a message file (.eml), - for standard input, a directory (searched recursively),
+    an mbox file, a Maildir, or an Outlook .msg file (needs `pip install 'mailaudit[msg]'`).
+    Messages attached as message/rfc822 (a user's "report phishing" forward) get their own
+    record. Named pipes and devices are refused; pipe into `-` instead.
+    """
+    from mailaudit.dns import DnsConfig
+    from mailaudit.options import AuditOptions, Limits
+    from mailaudit.run import RunConfig
+
+    flagged = parse_fail_on(fail_on)
+    limit_values = parse_limits(limits)
+    if dns_mode == "live" and offline:
+        raise click.UsageError("--dns live and --offline contradict each other; choose one.")
+    offline = offline or dns_mode == "offline"
+    if dns_record and (offline or dns_snapshot):
+        raise click.UsageError("--dns-record uses live DNS; it cannot go with --offline or --dns-snapshot.")
+    if dns_record and no_recompute:
+        raise click.UsageError("--dns-record records the lookups of recomputing; leave out --no-recompute.")
+    if resume_path:
+        if fmt != "jsonl":
+            raise click.UsageError("--resume continues a JSONL report: add --format jsonl.")
+        if output and os.path.abspath(output) != os.path.abspath(resume_path):
+            raise click.UsageError("--resume FILE is also the output; leave out --output or give the same file.")
+        refuse_input_as_output(resume_path, paths, "--resume")
+    if output:
+        refuse_input_as_output(output, paths, "-o/--output")
+    if paths.count("-") > 1:
+        raise click.UsageError("standard input (-) can be read only once.")
+
+    options = AuditOptions(
+        recompute=not no_recompute, trust_authserv_ids=trust_ids, ip=ip, helo=helo,
+        mail_from=mail_from, limits=Limits(**limit_values),  # type: ignore[arg-type]
+    )
+    dns = DnsConfig(snapshot=dns_snapshot, offline=offline, nameservers=nameservers,
+                    record=bool(dns_record), max_snapshot_bytes=options.limits.max_snapshot_bytes)
+    config = RunConfig(options=options, dns=dns, templates=template_dirs)
+    code = run_check(list(paths), config=config, fmt=fmt, output=output, details=details,
+                     dns_record=dns_record, flagged=flagged, jobs=jobs, ordered=not unordered,
+                     resume_path=resume_path, progress=progress, color=color)
+    sys.exit(int(code))
+
+
+def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
+              details: bool | None, dns_record: str | None, flagged: frozenset[str],
+              jobs: int | None, ordered: bool, resume_path: str | None, progress: bool | None,
+              color: bool | None) -> ExitCode:
+    from mailaudit.cli.dns import probe, save_recording
+    from mailaudit.errors import InputError
+    from mailaudit.report import PREPARERS, OutputFormat, make_writer
+    from mailaudit.resume import open_resume, resume_key
+    from mailaudit.run import Auditor, default_jobs, inline_engine, pool_engine, run
+    from mailaudit.sources import iter_messages, survey
+
+    if config.options.recompute:
+        probe(config.dns)
+    # Built once here, so that a bad snapshot, catalog or DNS set-up is one clear error
+    # (exit 3/4) before any message is read; forked workers share what is built.
+    auditor = Auditor(config)
+    show_progress = progress if progress is not None else sys.stderr.isatty()
+    looked = survey(paths, count=show_progress)
+    if jobs is None:
+        jobs = default_jobs(looked.large)
+    if dns_record:
+        jobs = 1  # one recorder sees every lookup
+
+    resumed = open_resume(resume_path) if resume_path else None
+    stream: IO[str] | None
+    if resumed is not None:
+        stream = resumed.stream
+    elif output:
+        try:
+            stream = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        except OSError as exc:
+            raise InputError(f"{output}: cannot write the report ({exc.strerror}).",
+                             exit_code=ExitCode.USAGE) from exc
+    else:
+        stream = None  # standard output
+    out_format = OutputFormat(fmt)
+    encode = PREPARERS[out_format]
+    writer = make_writer(out_format, stream,
+                         detail=details if details is not None else looked.single,
+                         color=color if output is None else False)
+    engine = (inline_engine(auditor, encode) if jobs == 1 else
+              pool_engine(config, encode, jobs=jobs, ordered=ordered,
+                          shared=(auditor.resolver, auditor.catalog)))
+    bar = _Progress(looked.count, enabled=show_progress)
+    try:
+        with bar:
+            outcome = run(iter_messages(paths, limits=config.options.limits), engine=engine,
+                          sink=writer, flagged=flagged,
+                          skip=resumed.done if resumed is not None else None,
+                          key=lambda item: resume_key(item.ref),
+                          previous=resumed.verdicts if resumed is not None else None,
+                          on_group=bar.advance)
+    finally:
+        if stream is not None:
+            stream.close()
+    if dns_record and outcome.stopped is None:
+        save_recording(auditor.resolver, dns_record)
+    if outcome.stopped in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
+        how = "interrupted" if outcome.stopped is ExitCode.INTERRUPTED else "terminated"
+        click.echo(f"mailaudit: {how} after {outcome.total} messages; the report so far is "
+                   "complete" + (f" (continue with --resume {resume_path})" if resume_path else ""),
+                   err=True)
+    elif resumed is not None and outcome.stopped is None and outcome.skipped:
+        click.echo(f"mailaudit: resumed; skipped {outcome.skipped} messages already in "
+                   f"{resume_path}", err=True)
+    return outcome.exit_code
+
+
+class _Progress:
+    """A rich progress bar on stderr (messages, rate, ETA, verdict counts), or nothing."""
+
+    def __init__(self, total: int | None, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.counts: dict[str, int] = {}
+        self.progress: Any = None
+        self.task: Any = None
+        self.total = total
+        self.started = time.monotonic()
+
+    def __enter__(self) -> _Progress:
+        if not self.enabled:
+            return self
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}/s"), TimeElapsedColumn(), TimeRemainingColumn(),
+            TextColumn("{task.fields[counts]}"),
+            console=Console(stderr=True, markup=False, highlight=False, emoji=False),
+            transient=False,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task("auditing", total=self.total, rate="0", counts="")
+        self.started = time.monotonic()
+        return self
+
+    def advance(self, group: list[Any]) -> None:
+        if self.progress is None:
+            return
+        for verdict, _ in group:
+            self.counts[verdict.value] = self.counts.get(verdict.value, 0) + 1
+        done = sum(self.counts.values())
+        elapsed = time.monotonic() - self.started
+        self.progress.update(self.task, advance=1, rate=f"{done / elapsed:,.0f}" if elapsed else "0",
+                             counts=" ".join(f"{k}={v}" for k, v in sorted(self.counts.items())))
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
