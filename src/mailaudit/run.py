@@ -359,8 +359,9 @@ def run(items: Iterable[Item], *, engine: Engine, sink: Sink, flagged: frozenset
     stopped: ExitCode | None = None
     try:
         with _sigterm_stops():
+            groups = engine(items)
             try:
-                for group in engine(items):
+                for group in groups:
                     sink.write_group(group)
                     for verdict, _ in group:
                         total += 1
@@ -372,6 +373,11 @@ def run(items: Iterable[Item], *, engine: Engine, sink: Sink, flagged: frozenset
             except Terminated:
                 stopped = ExitCode.TERMINATED
             finally:
+                # Stops the engine now (a pool's workers are terminated), not whenever the
+                # generator happens to be collected.
+                close = getattr(groups, "close", None)
+                if close is not None:
+                    close()
                 # Closed in every case: the output so far stays complete and valid.
                 try:
                     sink.close(seconds=time.monotonic() - started,
