@@ -321,7 +321,7 @@ def test_inputs_keep_their_access_time(tmp_path: Path) -> None:
     probe.read_bytes()
     if probe.stat().st_atime == old:
         pytest.skip("this file system does not update access times (noatime)")
-    res = run("check", folder, eml, "--dns-snapshot", snap, "--format", "jsonl")
+    res = run("check", folder, eml, "--dns-snapshot", snap, "--format", "jsonl", "--progress")
     assert res.returncode == ExitCode.OK, res.stderr
     for p in paths:
         assert p.stat().st_atime == old, p

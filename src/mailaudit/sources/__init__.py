@@ -34,7 +34,7 @@ from mailaudit.options import Limits
 from mailaudit.sources import directory, mbox
 from mailaudit.sources import stdin as stdin_source
 from mailaudit.sources.file import iter_file
-from mailaudit.sources.sniff import open_readonly, os_error, read_head, source_error
+from mailaudit.sources.sniff import list_dir, open_readonly, os_error, read_head, source_error
 
 __all__ = ["FORMS", "Survey", "count_hint", "iter_messages", "survey"]
 
@@ -206,13 +206,28 @@ def count_hint(paths: Sequence[str]) -> int | None:
 
 
 def _count_files(root: str) -> int | None:
+    """Files below ``root`` (dotfiles and Maildir ``tmp/`` skipped), listed without touching
+    directory access times; an explicit stack, no recursion."""
     count = entries = 0
-    for _dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "tmp"]
-        entries += len(dirnames) + len(filenames)
-        count += sum(1 for name in filenames if not name.startswith("."))
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            names = list_dir(folder)
+        except OSError:
+            continue
+        entries += len(names)
         if entries > _COUNT_ENTRIES_LIMIT:
             return None
+        for name in names:
+            if name.startswith("."):
+                continue
+            path = os.path.join(folder, name)
+            if os.path.isdir(path):
+                if name != "tmp" and not os.path.islink(path):
+                    stack.append(path)
+            else:
+                count += 1
     return count
 
 
