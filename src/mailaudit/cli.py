@@ -145,7 +145,8 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, details: bool | 
     """Audit messages and give each a verdict.
 
     PATH is a message file (.eml), - for standard input, a directory (searched recursively),
-    an mbox file, a Maildir, or an Outlook .msg file (needs `pip install 'mailaudit[msg]'`).
+    an mbox file, a Maildir, an Outlook .msg file (needs `pip install 'mailaudit[msg]'`) or an
+    Outlook .pst/.ost mailbox (needs `pip install 'mailaudit[pst]'`).
     Messages attached as message/rfc822 (a user's "report phishing" forward) get their own
     record.
     """
@@ -259,9 +260,24 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
         return ExitCode.INTERRUPTED
     if skip:
         click.echo(f"mailaudit: resumed; skipped {len(skip)} messages already in {resume_path}", err=True)
+    _echo_skipped_items()
     if total and errors == total and not skip:
         return ExitCode.INPUT
     return ExitCode.FLAGGED if flagged_count else ExitCode.OK
+
+
+def _echo_skipped_items() -> None:
+    """PST/OST items that are not mail (appointments, contacts...) were skipped: say how many."""
+    pst = sys.modules.get("mailaudit.sources.pst")  # only loaded when a PST was read
+    if pst is not None:
+        for line in pst.skipped_summary():
+            click.echo(f"mailaudit: {_safe(line)}", err=True)
+        pst.reset_skipped()
+
+
+def _safe(text: str) -> str:
+    # File names are attacker text: no escape sequence reaches the terminal.
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
 
 
 def _is_container(path: str) -> bool:
@@ -270,7 +286,7 @@ def _is_container(path: str) -> bool:
             head = fh.read(8)
     except OSError:
         return False
-    return head.startswith(b"From ") or head == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    return head.startswith((b"From ", b"!BDN")) or head == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 class _Progress:
