@@ -19,7 +19,8 @@ from mailaudit.model import RawMessage, SourceError, Verdict
 from mailaudit.options import AuditOptions, Limits
 from mailaudit.sources import iter_messages, pst
 
-PST_DIR = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "mail" / "pst"
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
+PST_DIR = ROOT.parent / "shared" / "corpora" / "mail" / "pst"
 SUPPORT = PST_DIR / "support.pst"
 ANSI = PST_DIR / "32-bit.pst"
 LIMITS = Limits()
