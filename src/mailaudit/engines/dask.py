@@ -40,7 +40,7 @@ from mailaudit.model import ExitCode, MessageRef, RawMessage, SourceError
 from mailaudit.report import OutputFormat, Prepared, prepare
 
 if TYPE_CHECKING:
-    from mailaudit.batch import AuditConfig, Auditor
+    from mailaudit.run import AuditConfig, Auditor
 
 Item = RawMessage | SourceError
 
@@ -251,7 +251,7 @@ def _auditor(config: AuditConfig) -> Auditor:
     """One auditor (resolver, catalog) per worker process and configuration."""
     import pickle
 
-    from mailaudit.batch import Auditor
+    from mailaudit.run import Auditor
 
     key = pickle.dumps(config)
     with _AUDITORS_LOCK:
