@@ -236,3 +236,43 @@ def test_thread_time_budget_stops_a_task_off_the_main_thread() -> None:
     worker.start()
     worker.join(20)
     assert outcome == ["stopped", "after"]
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found.extend(int(p) for p in text)
+    return found
+
+
+def test_a_worker_killed_mid_run_loses_no_message(
+        cluster: tuple[str, list[subprocess.Popen[bytes]]], tmp_path: Path) -> None:
+    address, procs = cluster
+    big = tmp_path / "many.mbox"
+    data = SAMPLE_MBOX.read_bytes()
+    big.write_bytes((data if data.endswith(b"\n\n") else data + b"\n") * 12)
+    reference = _check(big, "--jobs", "1")
+    report = tmp_path / "dask.jsonl"
+    cmd = [_bin("mailaudit"), "check", str(big), "--dns-snapshot", str(SNAPSHOT), "--offline",
+           "--format", "jsonl", "--no-progress", "--engine", "dask", "--scheduler", address,
+           "--shard-size", SHARD, "--output", str(report)]
+    run = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not (report.exists() and report.read_bytes().count(b"\n") >= 1):
+            assert run.poll() is None, "the run ended before a worker could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        # The worker process under the first `dask worker` (its nanny starts a new one).
+        victims = [pid for pid in _children(procs[1].pid)
+                   if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert victims, "no worker process under the first dask worker"
+        os.kill(victims[0], signal.SIGKILL)
+        _, stderr = run.communicate(timeout=300)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == reference.returncode == ExitCode.FLAGGED, stderr
+    assert report.read_bytes() == reference.stdout

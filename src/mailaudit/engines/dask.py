@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from mailaudit.audit import AuditTimeout, error_result
 from mailaudit.errors import MailauditError
-from mailaudit.model import ExitCode, MessageRef, RawMessage, SourceError
+from mailaudit.model import AuditResult, ExitCode, MessageRef, RawMessage, SourceError
 from mailaudit.report import OutputFormat, Prepared, prepare
 
 if TYPE_CHECKING:
@@ -318,9 +318,11 @@ def run_shard(shard: Shard, config: AuditConfig) -> ShardResult:
             continue
         with thread_time_budget(seconds):
             groups.append(auditor.audit_prepared(item))
+    # Only this shard's file: other threads of the worker may be reading other PSTs.
     after = pst.skipped_counts()
-    skipped = {k: n - before.get(k, 0) for k, n in after.items() if n > before.get(k, 0)}
-    return ShardResult(groups, skipped=skipped if shard.only in (None, 0) else {})
+    skipped = {k: n - before.get(k, 0) for k, n in after.items()
+               if k[0] == shard.path and n > before.get(k, 0)}
+    return ShardResult(groups, skipped=skipped if shard.only is None else {})
 
 
 def list_shard(shard: Shard, config: AuditConfig) -> ShardResult:
@@ -442,9 +444,10 @@ def run_dask(paths: Sequence[str], config: AuditConfig, *, client: Any, ordered:
         try:
             result: ShardResult = future.result()
         except Exception as exc:
-            if not _killed(exc):
-                raise
-            yield from _retry_items(client, unit, config_future, fmt)
+            if _killed(exc):
+                yield from _retry_items(client, unit, config_future, fmt)
+            else:  # the task itself failed: this shard is lost, the batch goes on
+                yield prepare(fmt, [_task_failed(unit, exc)])
             return
         pst.add_skipped(result.skipped)
         yield from result.groups
@@ -509,6 +512,14 @@ def run_dask(paths: Sequence[str], config: AuditConfig, *, client: Any, ordered:
                 future.cancel()
 
 
+def _task_failed(shard: Shard, exc: BaseException) -> AuditResult:
+    where = f" [{shard.ref().locator}]" if shard.ref().locator else ""
+    return error_result(shard.ref(), "engine-error",
+                        f"{shard.path}{where}: the Dask task reading this input failed "
+                        f"({type(exc).__name__}: {_short(exc)}); the batch went on without it, "
+                        "please report this")
+
+
 def _killed(exc: BaseException) -> bool:
     return type(exc).__name__ == "KilledWorker"
 
@@ -521,7 +532,8 @@ def _retry_items(client: Any, shard: Shard, config_future: Any,
         keys = client.submit(list_shard, shard, config_future, pure=False).result().keys
     except Exception as exc:
         if not _killed(exc):
-            raise
+            yield prepare(fmt, [_task_failed(shard, exc)])
+            return
         yield prepare(fmt, [error_result(shard.ref(), "worker-crashed",
                                          "reading this input killed Dask workers twice (crash "
                                          "or out of memory); the batch went on without it")])
@@ -533,9 +545,13 @@ def _retry_items(client: Any, shard: Shard, config_future: Any,
         try:
             yield from future.result().groups
         except Exception as exc:
-            if not _killed(exc):
-                raise
             path, _, locator = key.partition("\x00")
+            if not _killed(exc):
+                yield prepare(fmt, [error_result(MessageRef(path, locator), "engine-error",
+                                                 f"the Dask task auditing this message failed "
+                                                 f"({type(exc).__name__}: {_short(exc)}); the "
+                                                 "batch went on without it, please report this")])
+                continue
             yield prepare(fmt, [error_result(MessageRef(path, locator), "worker-crashed",
                                              "the Dask worker auditing this message died twice "
                                              "(crash or out of memory); the batch went on "
