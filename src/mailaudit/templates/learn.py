@@ -321,6 +321,12 @@ class LearnError(ValueError):
     """The samples do not make one template (the message says why, in one sentence)."""
 
 
+class _Odd(LearnError):
+    def __init__(self, owners: set[int]) -> None:
+        super().__init__("samples with text no other sample has")
+        self.owners = owners
+
+
 @dataclass(slots=True)
 class _Seq:
     text: str
@@ -386,11 +392,22 @@ def _structure(seqs: list[_Seq], ids: Sequence[int], *, allow_optional: bool,
             holders = [k for k, f in enumerate(filled) if f]
             sub = [_Seq(seqs[k].text, seqs[k].toks[ranges[k][0]:ranges[k][1]]) for k in holders]
             hid = tuple(ids[k] for k in holders)
-            inner = _structure(sub, hid, allow_optional=False, depth=depth + 1)
-            if not inner or inner[0].kind != "fixed":
-                raise LearnError("text that only some samples have starts with a variable part "
-                                 f"({_near(first, positions[0], g)}); an optional line must "
-                                 "start with fixed text")
+            try:
+                inner = _structure(sub, hid, allow_optional=False, depth=depth + 1)
+                if not inner or inner[0].kind != "fixed":
+                    raise LearnError("text that only some samples have starts with a variable "
+                                     f"part ({_near(first, positions[0], g)}); an optional line "
+                                     "must start with fixed text")
+            except LearnError:
+                # Text here that one message alone has is that message's oddity: leave it
+                # out and try again, rather than give up on the template.
+                owners: dict[tuple[str, ...], set[int]] = {}
+                for k, q in zip(holders, sub, strict=True):
+                    owners.setdefault(tuple(t.key for t in q.toks), set()).add(ids[k])
+                lone = {next(iter(o)) for o in owners.values() if len(o) == 1}
+                if lone:
+                    raise _Odd(lone) from None
+                raise
             lead = ""
             if g > 0:
                 s0 = seqs[holders[0]]
@@ -594,7 +611,7 @@ def learn_template(samples: Sequence[Sample], *, template_id: str, sender_links:
     """
     keep = list(range(len(samples)))
     dropped: list[int] = []
-    for _ in range(3):
+    for _ in range(4):
         chosen = [samples[i] for i in keep]
         subject_seqs = [_Seq(s.subject, tokens(s.subject)) for s in chosen]
         body_seqs: list[_Seq] = []
@@ -604,10 +621,14 @@ def learn_template(samples: Sequence[Sample], *, template_id: str, sender_links:
                 body_seqs.append(_Seq(t, tokens(t)))
                 owner.append(k)
         subject = _structure(subject_seqs, list(range(len(chosen))), allow_optional=False)
-        body = _structure(body_seqs, owner, allow_optional=True)
         # Text that a single message carries is that message's oddity (an appended lure, a
         # one-off notice): leave the message out rather than teach the text as genuine.
         odd: set[int] = set()
+        try:
+            body = _structure(body_seqs, owner, allow_optional=True)
+        except _Odd as exc:
+            body = []
+            odd = set(exc.owners)
         links = [*sender_links, *{h for s in chosen for h in s.link_hosts}]
         for e, holders in _optional_holders(body):
             owners = set(holders)
