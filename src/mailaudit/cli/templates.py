@@ -234,8 +234,8 @@ def _learn(paths: tuple[str, ...], out_dir: Path, *, only: tuple[str, ...], min_
     import shutil
     import tempfile
 
-    from mailaudit.batch import AuditConfig, Auditor
     from mailaudit.options import AuditOptions
+    from mailaudit.run import AuditConfig, Auditor
     from mailaudit.templates import learn as lrn
 
     if os.path.lexists(out_dir):

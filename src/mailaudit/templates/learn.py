@@ -106,11 +106,10 @@ def passing_dkim(auth: Any) -> tuple[tuple[str, str], ...]:
 
 
 def org_domain(domain: str) -> str:
-    from mailaudit.psl import psl
+    from mailaudit.parse.domains import org_domain_psl
 
     domain = domain.lower().rstrip(".")
-    found = psl().privatesuffix(domain) if domain else None
-    return str(found) if found else domain
+    return (org_domain_psl(domain) if domain else None) or domain
 
 
 def too_long(sample: Sample) -> str | None:

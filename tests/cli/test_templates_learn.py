@@ -6,14 +6,14 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from learn_mail import (
+
+from support.cli import mailaudit_bin
+from support.learn_mail import (
     APPENDED,
     LURE,
     deliver,
@@ -23,16 +23,9 @@ from learn_mail import (
     write_corpus,
     write_snapshot,
 )
-
-from mailaudit.synth import world
-from mailaudit.synth.notify import Workshop
-
-
-def mailaudit_bin() -> str:
-    exe = Path(sys.executable).parent / "mailaudit"
-    found = str(exe) if exe.exists() else shutil.which("mailaudit")
-    assert found, "the mailaudit console script is not installed (pip install -e .)"
-    return found
+from support.paths import SAMPLES
+from support.synth import world
+from support.synth.notify import Workshop
 
 
 def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -173,7 +166,7 @@ def test_one_sample_only(world_dir: Path) -> None:
 
 
 def test_mixed_senders_and_sender_filter(world_dir: Path) -> None:
-    samples = Path(__file__).resolve().parents[1] / "samples"
+    samples = SAMPLES
     mixed = [world_dir / "genuine", samples / "11-unrelated-sender-order-shipped.eml",
              samples / "01-entra-verification-code-genuine.eml"]
     res = _learn(world_dir, *mixed, out="mixed-out")

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from mailaudit.synth import world
-from mailaudit.synth.build import Draft, Mailbox, compose, message_id
-from mailaudit.synth.dnssnap import write_dns_snapshot
-from mailaudit.synth.notify import Workshop, open_workshop
-from mailaudit.synth.receive import receive
-from mailaudit.synth.sign import DkimSpec, add_dkim_signature
+from support.paths import SAMPLES
+from support.synth import world
+from support.synth.build import Draft, Mailbox, compose, message_id
+from support.synth.dnssnap import write_dns_snapshot
+from support.synth.notify import Workshop, open_workshop
+from support.synth.receive import receive
+from support.synth.sign import DkimSpec, add_dkim_signature
 
-ROOT = Path(__file__).resolve().parents[1]
-KEYS = ROOT / "samples" / "keys"
+KEYS = SAMPLES / "keys"
 SENDER = Mailbox("Northwind Pay", "pay@northwind-traders.example")
 
 _PEOPLE = ["Jordan Lee", "Sam Ortiz", "Priya Raman", "Chen Wei", "Maria Gonzalez", "Tom Becker",
