@@ -53,8 +53,8 @@ def cli() -> None:
     carries someone else's words.
 
     Start with `mailaudit check FILE`. Exit codes: 0 nothing flagged, 1 something flagged,
-    2 usage, 3 input unreadable, 4 DNS unusable, 130 interrupted (Ctrl-C), 141 output closed
-    by its reader, 143 terminated (SIGTERM).
+    2 usage, 3 input unreadable, 4 a service the run needs (DNS, a Dask scheduler) is unusable,
+    130 interrupted (Ctrl-C), 141 output closed by its reader, 143 terminated (SIGTERM).
     """
 
 

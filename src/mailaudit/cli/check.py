@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from contextlib import ExitStack
 from typing import IO, Any
 
 import click
@@ -106,6 +107,16 @@ def refuse_input_as_output(output: str, paths: tuple[str, ...] | list[str], opti
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: all cores for large inputs, 1 for a single file).")
 @click.option("--unordered", is_flag=True, help="Write results as they finish, not in input order.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Where messages are audited: this machine (--jobs processes) or a Dask "
+                   "cluster (needs `pip install 'mailaudit[dask]'`).")
+@click.option("--scheduler", envvar="DASK_SCHEDULER_ADDRESS", metavar="ADDRESS",
+              help="--engine dask: the scheduler of an existing cluster (tcp://host:8786; "
+                   "default $DASK_SCHEDULER_ADDRESS); without it, a local cluster sized to "
+                   "this machine. Workers open the inputs by path.")
+@click.option("--shard-size", type=click.IntRange(min=1), default=None, metavar="BYTES",
+              help="--engine dask: split mbox files larger than this into byte ranges "
+                   "(default 32 MiB).")
 @click.option("--resume", "resume_path", type=click.Path(dir_okay=False),
               help="Continue an interrupted --format jsonl run: skip messages already in FILE "
                    "and append the rest to it.")
@@ -119,12 +130,13 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, details: bool | 
           nameservers: tuple[str, ...], offline: bool, no_recompute: bool,
           trust_ids: tuple[str, ...], ip: str | None, helo: str | None, mail_from: str | None,
           template_dirs: tuple[str, ...], fail_on: str, jobs: int | None, unordered: bool,
-          resume_path: str | None, progress: bool | None, limits: tuple[str, ...],
+          engine: str, scheduler: str | None, shard_size: int | None, resume_path: str | None, progress: bool | None, limits: tuple[str, ...],
           color: bool | None) -> None:
     """Audit messages and give each a verdict.
 
     PATH is a message file (.eml), - for standard input, a directory (searched recursively),
-    an mbox file, a Maildir, or an Outlook .msg file (needs `pip install 'mailaudit[msg]'`).
+    an mbox file, a Maildir, an Outlook .msg file (needs `pip install 'mailaudit[msg]'`) or an
+    Outlook .pst/.ost mailbox (needs `pip install 'mailaudit[pst]'`).
     Messages attached as message/rfc822 (a user's "report phishing" forward) get their own
     record. Named pipes and devices are refused; pipe into `-` instead.
     """
@@ -151,6 +163,15 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, details: bool | 
         refuse_input_as_output(output, paths, "-o/--output")
     if paths.count("-") > 1:
         raise click.UsageError("standard input (-) can be read only once.")
+    if engine == "dask":
+        if dns_record:
+            raise click.UsageError("--dns-record sees every lookup in one process; it cannot "
+                                   "go with --engine dask.")
+        if jobs is not None:
+            raise click.UsageError("--jobs sizes the local pool; with --engine dask the "
+                                   "cluster's workers do the work.")
+    elif scheduler and os.environ.get("DASK_SCHEDULER_ADDRESS") != scheduler:
+        raise click.UsageError("--scheduler goes with --engine dask.")
 
     options = AuditOptions(
         recompute=not no_recompute, trust_authserv_ids=trust_ids, ip=ip, helo=helo,
@@ -161,19 +182,28 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, details: bool | 
     config = RunConfig(options=options, dns=dns, templates=template_dirs)
     code = run_check(list(paths), config=config, fmt=fmt, output=output, details=details,
                      dns_record=dns_record, flagged=flagged, jobs=jobs, ordered=not unordered,
-                     resume_path=resume_path, progress=progress, color=color)
+                     resume_path=resume_path, progress=progress, color=color,
+                     dask=DaskSettings(scheduler, shard_size) if engine == "dask" else None)
     sys.exit(int(code))
+
+
+class DaskSettings:
+    """--engine dask: where the cluster is, and how large an mbox shard is."""
+
+    def __init__(self, scheduler: str | None, shard_size: int | None) -> None:
+        self.scheduler = scheduler or None
+        self.shard_size = shard_size
 
 
 def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
               details: bool | None, dns_record: str | None, flagged: frozenset[str],
               jobs: int | None, ordered: bool, resume_path: str | None, progress: bool | None,
-              color: bool | None) -> ExitCode:
+              color: bool | None, dask: DaskSettings | None = None) -> ExitCode:
     from mailaudit.cli.dns import probe, save_recording
     from mailaudit.errors import InputError
     from mailaudit.report import PREPARERS, OutputFormat, make_writer
     from mailaudit.resume import open_resume, resume_key
-    from mailaudit.run import Auditor, default_jobs, inline_engine, pool_engine, run
+    from mailaudit.run import Auditor, Engine, default_jobs, inline_engine, pool_engine, run
     from mailaudit.sources import iter_messages, survey
 
     if config.options.recompute:
@@ -188,6 +218,16 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
     if dns_record:
         jobs = 1  # one recorder sees every lookup
 
+    exits = ExitStack()  # the Dask client and cluster, when there is one
+    dask_client: Any = None
+    if dask is not None:
+        from mailaudit.engines.dask import connect
+
+        try:  # before any output: no scheduler, no extra is one sentence and exit code 4
+            dask_client = exits.enter_context(connect(dask.scheduler))
+        except BaseException:
+            exits.close()
+            raise
     resumed = open_resume(resume_path) if resume_path else None
     stream: IO[str] | None
     if resumed is not None:
@@ -205,9 +245,21 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
     writer = make_writer(out_format, stream,
                          detail=details if details is not None else looked.single,
                          color=color if output is None else False)
-    engine = (inline_engine(auditor, encode) if jobs == 1 else
-              pool_engine(config, encode, jobs=jobs, ordered=ordered,
-                          shared=(auditor.resolver, auditor.catalog)))
+    engine: Engine
+    if dask_client is not None:
+        assert dask is not None
+        from mailaudit.engines.dask import SHARD_BYTES, run_dask
+
+        def engine(_items: Any) -> Any:
+            # Workers open the inputs by path and skip what the report already holds.
+            return run_dask(paths, config, client=dask_client, fmt=out_format,
+                            ordered=ordered, skip=resumed.done if resumed else frozenset(),
+                            shard_bytes=dask.shard_size or SHARD_BYTES)
+    elif jobs == 1:
+        engine = inline_engine(auditor, encode)
+    else:
+        engine = pool_engine(config, encode, jobs=jobs, ordered=ordered,
+                             shared=(auditor.resolver, auditor.catalog))
     bar = _Progress(looked.count, enabled=show_progress)
     try:
         with bar:
@@ -218,6 +270,7 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
                           previous=resumed.verdicts if resumed is not None else None,
                           on_group=bar.advance)
     finally:
+        exits.close()  # the Dask client and cluster, if any
         if stream is not None:
             stream.close()
     if dns_record and outcome.stopped is None:
@@ -230,7 +283,20 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
     elif resumed is not None and outcome.stopped is None and outcome.skipped:
         click.echo(f"mailaudit: resumed; skipped {outcome.skipped} messages already in "
                    f"{resume_path}", err=True)
+    if outcome.stopped is not ExitCode.BROKEN_PIPE:
+        _echo_skipped_items()
     return outcome.exit_code
+
+
+def _echo_skipped_items() -> None:
+    """PST/OST items that are not mail (appointments, contacts...) were skipped: say how many."""
+    from mailaudit.report.text import visible
+
+    pst = sys.modules.get("mailaudit.sources.pst")  # only loaded when a PST was read
+    if pst is not None:
+        for line in pst.skipped_summary():
+            click.echo(f"mailaudit: {visible(line, limit=2000)}", err=True)
+        pst.reset_skipped()
 
 
 class _Progress:

@@ -10,6 +10,7 @@ a regular file); a regular file's form is then decided from its first bytes:
 ``directory``           recursive walk; see its docstring for what is read and skipped
 ``maildir``             ``cur/`` and ``new/`` of a Maildir folder; locator ``maildir:key=``
 ``msg``                 Outlook .msg (OLE2 signature); locator ``msg:attachment=<n>``
+``pst``                 Outlook .pst/.ost (``!BDN``); locator ``pst:<folder path>#<index>``
 ``mbox``                first line starts ``From ``; locator ``mbox:offset=<byte>``
 ``eml``                 anything else whose header block has a header line: one message
 ======================  ============================================================
@@ -34,7 +35,14 @@ from mailaudit.options import Limits
 from mailaudit.sources import directory, mbox
 from mailaudit.sources import stdin as stdin_source
 from mailaudit.sources.file import iter_file
-from mailaudit.sources.sniff import list_dir, open_readonly, os_error, read_head, source_error
+from mailaudit.sources.sniff import (
+    PST_MAGIC,
+    list_dir,
+    open_readonly,
+    os_error,
+    read_head,
+    source_error,
+)
 
 __all__ = ["FORMS", "Survey", "count_hint", "iter_messages", "survey"]
 
@@ -174,7 +182,7 @@ def _one_message(path: str) -> bool:
         return True  # one error record, shown like a single message
     if head.startswith(b"From "):
         return path.lower().endswith(".eml")  # an .eml is one message; otherwise an mbox
-    return True
+    return not head.startswith(PST_MAGIC)  # a .pst/.ost is a mailbox
 
 
 def count_hint(paths: Sequence[str]) -> int | None:
@@ -235,6 +243,8 @@ def _count_in_file(path: str) -> int | None:
     try:
         with open_readonly(path) as stream:
             head = read_head(stream, 5)
+            if head.startswith(PST_MAGIC):
+                return None  # counting a PST's messages means reading its whole index
             if head != b"From ":
                 return 1
             if os.fstat(stream.fileno()).st_size > _COUNT_MBOX_LIMIT:

@@ -14,7 +14,8 @@ from mailaudit.model import MessageRef, SourceError
 from mailaudit.readonly import HEAD_BYTES, list_dir, open_readonly, read_head, read_limited
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # [MS-CFB] 2.2 compound file header signature
-__all__ = ["HEAD_BYTES", "OLE_MAGIC", "SNIFF_BYTES", "Form", "classify", "is_binary", "list_dir",
+PST_MAGIC = b"!BDN"  # [MS-PST] 2.2.2.6: dwMagic of a PST or OST file header
+__all__ = ["HEAD_BYTES", "OLE_MAGIC", "PST_MAGIC", "SNIFF_BYTES", "Form", "classify", "is_binary", "list_dir",
            "open_readonly", "os_error", "read_head", "read_limited", "source_error",
            "starts_like_header"]
 SNIFF_BYTES = 4096  # how far "binary" is judged (NUL bytes)
@@ -32,6 +33,7 @@ class Form(Enum):
     EML = "eml"
     MBOX = "mbox"
     MSG = "msg"
+    PST = "pst"
     EMPTY = "empty"
     NOT_MAIL = "not-mail"  # binary, or (in a directory walk) text that does not start like mail
 
@@ -77,6 +79,8 @@ def classify(head: bytes, *, strict: bool) -> Form:
         return Form.EMPTY
     if head.startswith(OLE_MAGIC):
         return Form.MSG
+    if head.startswith(PST_MAGIC):
+        return Form.PST
     if head.startswith(b"From "):
         return Form.MBOX
     if starts_like_header(head):
