@@ -108,6 +108,13 @@ def test_learn_then_check(world_dir: Path, shop: Workshop) -> None:
         "abused-appended-urgency": deliver(shop, payment_request(rng), rng, n=55,
                                            extra_text="Act now: verify your account today.",
                                            extra_html="Act now: verify your account today."),
+        # The same signals as the built-in catalog: a wallet, an off-list link, another brand.
+        "abused-wallet": deliver(shop, payment_request(
+            rng, note="Send BTC to bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"), rng, n=58),
+        "abused-link": deliver(shop, receipt(
+            rng, memo="Refund form at https://refunds-desk.example/claim"), rng, n=59),
+        "abused-brand": deliver(shop, payment_request(rng, note="PayPal refund desk"), rng,
+                                n=60),
         "spoofed-unsigned": deliver(shop, payment_request(rng), rng, n=56, signed=False),
         "spoofed-elsewhere": deliver(
             shop, receipt(rng), rng, n=57, signed=False,
