@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -99,6 +98,8 @@ def store(path: Path | None, plain: Any) -> None:
     """Write an entry; any failure leaves the cache as it was (the YAML path still works)."""
     if path is None:
         return
+    import tempfile  # only when writing: it costs more to import than a cached load
+
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _private(os.stat(path.parent)):
