@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import yaml
 
 FORMAT = "mailaudit-templates/1"
-EVIDENCE = ("SAMPLE", "MS-DOC", "VENDOR", "INFERRED")
+EVIDENCE = ("SAMPLE", "MS-DOC", "VENDOR", "INFERRED", "LEARNED")  # LEARNED: `templates learn`
 WORDING = ("exact", "partial")
 
 
