@@ -179,7 +179,8 @@ def test_scheduler_and_two_workers_give_the_records_of_jobs_1(
     resumed = _check(*corpus, "--engine", "dask", "--scheduler", address, "--shard-size",
                      SHARD, "--resume", report)
     assert resumed.returncode == ExitCode.FLAGGED, resumed.stderr
-    assert b"skipped 25 messages" in resumed.stderr
+    # The last complete group is redone too: a kill can cut a group at a line end.
+    assert b"skipped 24 messages" in resumed.stderr
     assert _keys(report.read_bytes()) == _keys(reference)
 
 
