@@ -14,8 +14,9 @@ processes costs a fraction of pickling nested results) and a ``Sink``.
   again gets an error record. Workers die with the parent (PR_SET_PDEATHSIG on Linux).
 * Each message has a wall-time budget (``Limits.max_seconds``), enforced with SIGALRM in the
   process that audits it.
-* Stopping: Ctrl-C (130) and SIGTERM (143) end the run between two groups; the sink is closed,
-  so the output so far is complete and valid. A reader that goes away (``| head -1``) ends the
+* Stopping: Ctrl-C (130) and SIGTERM (143) end the run between two groups; work not yet
+  handed to a worker is cancelled, the workers finish what they hold and exit, and the sink is
+  closed, so the output so far is complete and valid. A reader that goes away (``| head -1``) ends the
   run quietly with 141, like git.
 """
 
@@ -208,19 +209,12 @@ class _Pool:
         return self.executor.submit(_worker_run, chunk)
 
     def close(self, *, finished: bool) -> None:
-        """``finished``: every future is done, workers exit on their own. Otherwise (stopped,
-        broken) they are terminated: a worker may be deep inside one slow message."""
-        if not finished:
-            # The executor has no public way to stop running work; its processes are there.
-            processes = list(getattr(self.executor, "_processes", {}).values())
-            self.executor.shutdown(wait=False, cancel_futures=True)
-            for proc in processes:
-                proc.terminate()
-            for proc in processes:
-                proc.join(5)
-        # Joining also ends the executor's manager thread before the interpreter exits (no
-        # "Exception ignored" noise from a thread writing to a closed pipe).
-        self.executor.shutdown(wait=True, cancel_futures=True)
+        """Stop the pool and wait until every worker has exited. ``finished`` False (stopped,
+        broken): work not yet handed to a worker is cancelled; a worker finishes the chunk it
+        holds (at most two chunks each, every message within its time budget). Workers are
+        not killed: one killed while sending its result leaves the executor reading a cut
+        message forever (CPython 3.11), which is a hang instead of an exit."""
+        self.executor.shutdown(wait=True, cancel_futures=not finished)
 
 
 def pool_engine(config: RunConfig, encode: Encode, *, jobs: int, ordered: bool = True,
