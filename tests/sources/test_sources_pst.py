@@ -207,7 +207,8 @@ def test_cli_check_pst_and_resume(tmp_path: Path) -> None:
     report.write_bytes(b"".join(lines[:6]) + lines[6][:40])  # a run killed mid-write
     resumed = _mailaudit("check", SUPPORT, "--format", "jsonl", "--resume", report)
     assert resumed.returncode in (0, 1), resumed.stderr
-    assert b"skipped 6 messages already in" in resumed.stderr
+    # The last complete group is redone too: a kill can cut a group at a line end.
+    assert b"skipped 5 messages already in" in resumed.stderr
     again = _records(report.read_bytes())
     assert [r["ref"] for r in again] == [r["ref"] for r in records]
 
