@@ -89,7 +89,10 @@ def _parse_fail_on(value: str) -> frozenset[str]:
 
 
 def fail(message: str, code: ExitCode) -> None:
-    click.echo(f"mailaudit: {message}", err=True)
+    from mailaudit.report.text import visible
+
+    # Messages name snapshots, packs and files: hostile text, shown and not interpreted.
+    click.echo(f"mailaudit: {visible(message)}", err=True)
     sys.exit(int(code))
 
 
@@ -361,5 +364,7 @@ def main() -> None:
     try:
         cli.main(prog_name="mailaudit", standalone_mode=True)
     except MailauditError as exc:
-        click.echo(f"mailaudit: {exc.message}", err=True)
+        from mailaudit.report.text import visible
+
+        click.echo(f"mailaudit: {visible(exc.message)}", err=True)
         sys.exit(int(exc.exit_code))

@@ -187,6 +187,20 @@ class Disagreement:
 
 
 @dataclass(frozen=True, slots=True)
+class ExchangeVerdict:
+    """What the receiving Exchange Online tenant itself concluded, decoded into plain words.
+
+    Only filled when Exchange Online was the trusted receiver (its headers are the receiver's
+    own only then; see checks/recorded/exchange.py).
+    """
+
+    statements: tuple[str, ...]  # "Exchange Online marked this spam (SCL 5, SFV:SPM)", ...
+    fields: tuple[tuple[str, str], ...] = ()  # the values read: ("SCL", "5"), ("SFV", "SPM"), ...
+    sending_tenant: str = ""  # the sender's tenant (domain or tenant id) from cross-tenant headers
+    spam: bool | None = None  # Exchange's spam decision: True spam/phish, False clean, None unknown
+
+
+@dataclass(frozen=True, slots=True)
 class AuthReport:
     recomputed: tuple[CheckResult, ...] = ()
     recorded: tuple[RecordedResult, ...] = ()
@@ -194,6 +208,7 @@ class AuthReport:
     disagreements: tuple[Disagreement, ...] = ()
     envelope: Envelope | None = None
     recomputed_ran: bool = False  # False: verdict rests on recorded results only
+    exchange: ExchangeVerdict | None = None  # Exchange Online's own verdict, when trusted
 
     def recomputed_of(self, method: str) -> tuple[CheckResult, ...]:
         return tuple(r for r in self.recomputed if r.method == method)
@@ -243,7 +258,10 @@ class TemplateMatch:
     off_template: tuple[str, ...] = ()  # text outside the template, normalised
     signals: tuple[Signal, ...] = ()
     source: str = ""  # where the template's facts come from
-    rendered: str = ""  # the template with slot values filled in, for human output
+    # The template as this message filled it: subject, an empty line, then the body lines, as
+    # (slot name, text) pieces; the name is "" for the template's own fixed text (which holds
+    # the spaces and line breaks between pieces).
+    filled: tuple[tuple[str, str], ...] = ()
 
     @property
     def hostile(self) -> bool:
