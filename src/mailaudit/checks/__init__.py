@@ -28,7 +28,8 @@ def authenticate(msg: ParsedMessage, recorded: RecordedAuth, resolver: Resolver 
 
     envelope = choose_envelope(msg, recorded.envelope, options)
     if resolver is None or not options.recompute:
-        return AuthReport(recorded=recorded.results, envelope=envelope, recomputed_ran=False), ()
+        return AuthReport(recorded=recorded.results, envelope=envelope, recomputed_ran=False,
+                          exchange=recorded.exchange), ()
 
     from mailaudit.checks.compare import disagreements
     from mailaudit.checks.dkim import check_dkim
@@ -70,5 +71,6 @@ def authenticate(msg: ParsedMessage, recorded: RecordedAuth, resolver: Resolver 
         disagreements=disagreements(recorded.results, recomputed, arc, envelope),
         envelope=envelope,
         recomputed_ran=True,
+        exchange=recorded.exchange,
     )
     return report, tuple(findings)

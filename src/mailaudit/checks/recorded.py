@@ -32,13 +32,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from mailaudit.checks.recorded_ms import MICROSOFT_ORGS, read_microsoft
+from mailaudit.checks.recorded_ms import MICROSOFT_ORGS, decode_exchange, read_microsoft
 from mailaudit.checks.recorded_parse import (
     parse_authentication_results,
     parse_received_spf,
     split_arc_instance,
 )
-from mailaudit.model import CheckResult, Envelope, Finding, PropValue, RecordedResult, Severity
+from mailaudit.model import (
+    CheckResult,
+    Envelope,
+    ExchangeVerdict,
+    Finding,
+    PropValue,
+    RecordedResult,
+    Severity,
+)
 from mailaudit.parse.message import ParsedMessage
 from mailaudit.parse.received import ip_literal
 
@@ -57,6 +65,7 @@ class RecordedAuth:
     envelope: Envelope | None  # ip/helo/mail_from from the trusted receiver's own records
     microsoft: dict[str, str]  # SCL, SFV, CIP, CAT, compauth, compauth_reason, AuthAs, ...
     findings: tuple[Finding, ...]  # malformed headers etc.
+    exchange: ExchangeVerdict | None = None  # Exchange Online's own verdict, when it is trusted
 
 
 @lru_cache(maxsize=4096)
@@ -171,8 +180,9 @@ def read_recorded(msg: ParsedMessage, *, trust_authserv_ids: Sequence[str] = ())
                                 "received by Exchange Online; ignored"))
 
     envelope = _envelope(top_spf[1] if top_spf else None, trusted_results, microsoft)
+    exchange = decode_exchange(microsoft, msg) if microsoft_receiver else None
     return RecordedAuth(results=tuple(results), trusted_ids=trusted_ids, envelope=envelope,
-                        microsoft=microsoft, findings=tuple(findings))
+                        microsoft=microsoft, findings=tuple(findings), exchange=exchange)
 
 
 def _choose_trusted(msg: ParsedMessage,

@@ -277,8 +277,29 @@ def _rendered(m: TemplateMatch, *, max_lines: int = 14) -> Text | None:
     return Text("\n").join(lines)
 
 
-def _findings(result: AuditResult) -> RenderableType | None:
-    shown = [f for f in result.findings if not f.code.startswith("disagree-")]
+def exchange_block(result: AuditResult) -> RenderableType | None:
+    """Exchange Online's own verdict, decoded; only present when Exchange Online was the
+    trusted receiver (its headers mean nothing otherwise)."""
+    ex = result.auth.exchange
+    if ex is None:
+        return None
+    grid = Table.grid(padding=(0, 1), pad_edge=False)
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    style = {True: "red", False: "green"}.get(ex.spam, "") if ex.spam is not None else ""
+    for i, statement in enumerate(ex.statements):
+        grid.add_row(Text(" "), _t(statement, style if i == 0 else ""))
+    return Group(Text("Exchange Online (the receiver's own verdict)", style="bold"), grid)
+
+
+# Findings said once per batch, in the summary, instead of under every message: on list mail
+# they fire on every message and bury the ones that matter.
+ONCE_PER_BATCH = frozenset({"ms-headers-untrusted"})
+
+
+def _findings(result: AuditResult, quiet: frozenset[str] = frozenset()) -> RenderableType | None:
+    shown = [f for f in result.findings
+             if not f.code.startswith("disagree-") and f.code not in quiet]
     if not shown:
         return None
     grid = Table.grid(padding=(0, 1), pad_edge=False)
@@ -293,7 +314,14 @@ def _findings(result: AuditResult) -> RenderableType | None:
     return Group(Text("Findings", style="bold"), grid)
 
 
-def render_detail(console: Console, result: AuditResult) -> None:
+def render_detail(console: Console, result: AuditResult,
+                  quiet: frozenset[str] = frozenset()) -> None:
+    """The full report of one message; findings whose code is in ``quiet`` are left out
+    (the summary counts them)."""
+    if result.error is not None and result.parent is None:
+        render_error(console, result)
+        console.print()
+        return
     head = badge(result.verdict)
     head.append("  ")
     head.append(visible(result.ref.display(), limit=FIELD_LIMIT), style="bold")
@@ -325,13 +353,28 @@ def render_detail(console: Console, result: AuditResult) -> None:
                  f"recomputed {visible(d.recomputed, limit=100)}: ", style="yellow")
         t.append(visible(d.explanation, limit=FIELD_LIMIT))
         emit(console, _labelled("≠", t, label_style="yellow"))
-    for block in (template_block(result), _findings(result)):
+    for block in (exchange_block(result), template_block(result), _findings(result, quiet)):
         if block is not None:
             emit(console, block)
     console.print()
 
 
+def render_error(console: Console, result: AuditResult) -> None:
+    """An error record: the same two lines in the detailed and the one-line layout."""
+    line = badge(result.verdict)
+    line.append(" ")
+    line.append(visible(result.ref.display(), limit=FIELD_LIMIT), style="bold")
+    emit(console, line)
+    assert result.error is not None
+    text = Text(visible(result.error.message or result.reason, limit=FIELD_LIMIT))
+    text.append(" [" + visible(result.error.code, limit=100) + "]", style="dim")
+    _print_indented(console, text, 4)
+
+
 def render_line(console: Console, result: AuditResult) -> None:
+    if result.error is not None:
+        render_error(console, result)
+        return
     line = badge(result.verdict)
     line.append(" ")
     line.append(visible(result.ref.display(), limit=300), style="bold")
