@@ -23,15 +23,19 @@ from mailaudit.model import CheckResult, ExitCode, Finding
 @with_dns_options
 @click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human",
               show_default=True)
+@click.option("--limit", "limit_values", multiple=True, metavar="NAME=VALUE",
+              help="Override a resource limit, as for `mailaudit check`.")
 def dkim_command(file: str, dns_snapshot: str | None, offline: bool,
-                 nameservers: tuple[str, ...], fmt: str) -> None:
+                 nameservers: tuple[str, ...], fmt: str, limit_values: tuple[str, ...]) -> None:
     """Verify every DKIM signature (and the ARC chain) of the message in FILE (- for
     standard input)."""
     from mailaudit.model import SourceError
     from mailaudit.options import Limits
     from mailaudit.sources import iter_messages
 
-    limits = Limits()
+    from mailaudit.cli import _parse_limits
+
+    limits = Limits(**_parse_limits(limit_values))  # type: ignore[arg-type]
     resolver = make_resolver(dns_snapshot, offline, nameservers)
     code = ExitCode.OK
     items = list(iter_messages([file], limits=limits))
