@@ -16,19 +16,11 @@ from __future__ import annotations
 
 import unicodedata
 
-# Characters that change how surrounding text is displayed, or are invisible.
-_FORMAT_CHARS = frozenset([
-    0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0,
-    *range(0x200B, 0x2010),  # zero-width space/joiners, LRM, RLM
-    *range(0x2028, 0x202F),  # line/paragraph separators, bidi embeddings and overrides
-    *range(0x2060, 0x2070),  # word joiner, invisible operators, bidi isolates
-    *range(0x180B, 0x1810),  # Mongolian free variation selectors (and U+180E)
-    *range(0xFE00, 0xFE10),  # variation selectors
-    *range(0xFFF9, 0xFFFC),  # interlinear annotation
-    *range(0xE0000, 0xE0080),  # tag characters
-    *range(0xE0100, 0xE01F0),  # variation selectors supplement: invisible, category Mn, and
-    # used to hide text inside a look-alike name ("M\U000e0139icrosoft")
-])
+from mailaudit.charclass import INVISIBLE
+
+# Characters that change how surrounding text is displayed, or are invisible: the one table
+# (templates.normalise removes the same ones before matching).
+_FORMAT_CHARS = INVISIBLE
 
 
 def _escape_char(ch: str) -> str:
