@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from support.ptyrun import REPO, run_piped
-
 from mailaudit.templates.patterns import parse_pattern, pattern_text
+from support.ptyrun import REPO, run_piped
 
 SAMPLE = REPO / "samples" / "01-entra-verification-code-genuine.eml"
 SNAP = {"format": "mailaudit-dns/1", "complete": True, "records": {

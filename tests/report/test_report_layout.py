@@ -9,9 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
-from support.ptyrun import REPO, run_piped, run_pty
 
 from mailaudit.templates.matcher import load_catalog
+from support.ptyrun import REPO, run_piped, run_pty
 
 SAMPLES = REPO / "samples"
 SNAP = ["--dns-snapshot", str(SAMPLES / "dns.json"), "--offline"]

@@ -9,9 +9,8 @@ import json
 import re
 from pathlib import Path
 
-from support.ptyrun import REPO, run_piped
-
 from mailaudit.report.schema import RESULT_KEYWORDS, UNKNOWN
+from support.ptyrun import REPO, run_piped
 
 DOC = (REPO / "docs" / "schema.md").read_text(encoding="utf-8")
 METHOD = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:/[0-9]+)?")

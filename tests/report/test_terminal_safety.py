@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from support.ptyrun import REPO, foreign_bytes, run_piped, run_pty
 
 OSC_TITLE = "\x1b]0;PWNED\x1b\\"

@@ -15,7 +15,6 @@ import termios
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from support.paths import REPO
 
 __all__ = ["REPO", "Ran", "foreign_bytes", "mailaudit_command", "run_piped", "run_pty"]

@@ -29,11 +29,10 @@ def dkim_command(file: str, dns_snapshot: str | None, offline: bool,
                  nameservers: tuple[str, ...], fmt: str, limit_values: tuple[str, ...]) -> None:
     """Verify every DKIM signature (and the ARC chain) of the message in FILE (- for
     standard input)."""
+    from mailaudit.cli import _parse_limits
     from mailaudit.model import SourceError
     from mailaudit.options import Limits
     from mailaudit.sources import iter_messages
-
-    from mailaudit.cli import _parse_limits
 
     limits = Limits(**_parse_limits(limit_values))  # type: ignore[arg-type]
     resolver = make_resolver(dns_snapshot, offline, nameservers)

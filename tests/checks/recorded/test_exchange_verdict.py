@@ -8,11 +8,10 @@ import json
 import re
 from pathlib import Path
 
-from support.ptyrun import run_piped, run_pty
-from support.recorded_samples import EXCHANGE_ONLINE, GMAIL_WITH_UPSTREAM
-
 from mailaudit.checks.recorded.trust import read_recorded
 from mailaudit.parse import parse_message
+from support.ptyrun import run_piped, run_pty
+from support.recorded_samples import EXCHANGE_ONLINE, GMAIL_WITH_UPSTREAM
 
 PHISH = (EXCHANGE_ONLINE
          .replace(b"X-MS-Exchange-Organization-SCL: 1", b"X-MS-Exchange-Organization-SCL: 5")
