@@ -21,7 +21,7 @@ _TEMPLATES_OPTION = click.option(
     help="Folder of extra template files (same YAML format); may be repeated.")
 
 
-def _say(message: str) -> None:
+def _warn(message: str) -> None:
     from mailaudit.report.text import visible
 
     click.echo(f"mailaudit: {visible(message)}", err=True)
@@ -33,7 +33,7 @@ def _catalog(dirs: tuple[Path, ...]) -> Any:
     try:
         return load_catalog(dirs)
     except CatalogError as exc:
-        _say(exc.message)
+        _warn(exc.message)
         sys.exit(int(exc.exit_code))
 
 
@@ -70,7 +70,7 @@ def show_cmd(template_id: str, template_dirs: tuple[Path, ...]) -> None:
     try:
         t = cat.template(template_id)
     except KeyError:
-        _say(f"no template '{template_id}'; `mailaudit templates list` shows them all")
+        _warn(f"no template '{template_id}'; `mailaudit templates list` shows them all")
         sys.exit(int(ExitCode.USAGE))
     render_show(_console(), cat, t, pattern_text)
 
@@ -104,7 +104,7 @@ def test_cmd(files: tuple[Path, ...], fmt: str, template_dirs: tuple[Path, ...])
                     "code": item.code, "message": item.message}}, ensure_ascii=True))
             else:
                 render_error(con, where, item.message)
-            _say(item.message)
+            _warn(item.message)
             continue
         try:
             msg = parse_message(item.data)
@@ -112,7 +112,7 @@ def test_cmd(files: tuple[Path, ...], fmt: str, template_dirs: tuple[Path, ...])
             match = match_message(msg, claim.sender, catalog=cat) \
                 if claim is not None and claim.kind == "address" else None
         except MailauditError as exc:
-            _say(f"{where}: {exc.message}")
+            _warn(f"{where}: {exc.message}")
             failed = True
             continue
         if fmt == "json":
@@ -139,7 +139,7 @@ def test_cmd(files: tuple[Path, ...], fmt: str, template_dirs: tuple[Path, ...])
 # before it is printed.
 
 
-def _echo(text: str) -> None:
+def _say(text: str) -> None:
     click.echo(text)
 
 
@@ -193,12 +193,12 @@ def _learn(paths: tuple[str, ...], out_dir: Path, *, only: tuple[str, ...], min_
     from mailaudit.templates import learn as lrn
 
     if os.path.lexists(out_dir):
-        _echo(f"mailaudit: {_v(str(out_dir))} already exists; give a new folder for the learned "
+        _say(f"mailaudit: {_v(str(out_dir))} already exists; give a new folder for the learned "
              "packs (learn never writes into or over an existing one).")
         return ExitCode.USAGE
     parent = out_dir.parent if str(out_dir.parent) else Path(".")
     if not parent.is_dir():
-        _echo(f"mailaudit: {_v(str(parent))} is not a folder; create it first.")
+        _say(f"mailaudit: {_v(str(parent))} is not a folder; create it first.")
         return ExitCode.USAGE
     options = AuditOptions(trust_authserv_ids=trust_ids)
     config = AuditConfig(options=options, dns_snapshot=dns_snapshot, offline=offline,
@@ -207,11 +207,11 @@ def _learn(paths: tuple[str, ...], out_dir: Path, *, only: tuple[str, ...], min_
     try:
         auditor = Auditor(config)
     except MailauditError as exc:
-        _echo(f"mailaudit: {_v(exc.message)}")
+        _say(f"mailaudit: {_v(exc.message)}")
         return exc.exit_code
     samples, raws, rejected, read, ignored = _read_samples(paths, auditor, options, only)
     if not samples:
-        _echo(f"mailaudit: no genuine mail to learn from: read {read} messages"
+        _say(f"mailaudit: no genuine mail to learn from: read {read} messages"
              + (f", {ignored} from other senders" if ignored else "")
              + f", {len(rejected)} left out; nothing written.")
         _print_rejected(rejected)
@@ -237,7 +237,7 @@ def _learn(paths: tuple[str, ...], out_dir: Path, *, only: tuple[str, ...], min_
             result = lrn.LearnResult((), result.skipped)
         written = [p for p in result.packs if p.templates]
         if not written:
-            _echo(f"mailaudit: no template learned from {len(samples)} genuine messages"
+            _say(f"mailaudit: no template learned from {len(samples)} genuine messages"
                  + (f" ({ignored} from other senders ignored)" if ignored else "")
                  + "; nothing written.")
             _print_skipped(result.skipped, excluded)
@@ -248,14 +248,14 @@ def _learn(paths: tuple[str, ...], out_dir: Path, *, only: tuple[str, ...], min_
             try:
                 load_catalog([tmp])  # what `check --templates DIR` will do
             except MailauditError as exc:
-                _echo(f"mailaudit: the learned packs do not load ({_v(exc.message)}); "
+                _say(f"mailaudit: the learned packs do not load ({_v(exc.message)}); "
                      "nothing written.")
                 shutil.rmtree(tmp, ignore_errors=True)
                 return ExitCode.INPUT
         try:
             os.rename(tmp, out_dir)
         except OSError as exc:
-            _echo(f"mailaudit: cannot create {_v(str(out_dir))} ({exc.strerror}); nothing "
+            _say(f"mailaudit: cannot create {_v(str(out_dir))} ({exc.strerror}); nothing "
                  "written.")
             shutil.rmtree(tmp, ignore_errors=True)
             return ExitCode.USAGE
@@ -368,43 +368,85 @@ def _write_and_verify(tmp: Path, result: Any, raws: dict[str, bytes], auditor: A
 
 
 def _print_summary(out_dir: Path, packs: list[Any], genuine: int, read: int, ignored: int) -> None:
-    _echo(f"read {read} messages, {genuine} genuine" + (f", {ignored} from other senders"
+    _say(f"read {read} messages, {genuine} genuine" + (f", {ignored} from other senders"
                                                        if ignored else ""))
     for pack in packs:
         where = out_dir / ("builtin" if pack.builtin_senders else "") / pack.filename
-        _echo(f"wrote {_v(str(where))}: {len(pack.templates)} templates of "
+        _say(f"wrote {_v(str(where))}: {len(pack.templates)} templates of "
              f"{_v(', '.join(pack.senders))}")
         for t in pack.templates:
             slots = ", ".join(f"{n}:{s['type']}{'*' if s.get('user_controlled') else ''}"
                               for n, s in t.slots.items())
-            _echo(f"  {_v(t.id)}: {len(t.refs)} samples; subject {_v(t.subject, 120)!s}")
-            _echo(f"    slots: {_v(slots) or 'none'}  (* = written by the customer)")
+            _say(f"  {_v(t.id)}: {len(t.refs)} samples; subject {_v(t.subject, 120)!s}")
+            _say(f"    slots: {_v(slots) or 'none'}  (* = written by the customer)")
         if pack.builtin_senders:
-            _echo(f"  {_v(', '.join(pack.builtin_senders))} is in the built-in catalog: compare "
+            _say(f"  {_v(', '.join(pack.builtin_senders))} is in the built-in catalog: compare "
                  f"with `mailaudit templates diff {_v(str(where))}` (check --templates cannot "
                  "load a second entry for the same address, so this pack is kept apart)")
     if any(not p.builtin_senders for p in packs):
-        _echo(f"use it: mailaudit check MAIL --templates {_v(str(out_dir))}")
+        _say(f"use it: mailaudit check MAIL --templates {_v(str(out_dir))}")
 
 
 def _print_skipped(skipped: Any, excluded: dict[str, str]) -> None:
     if skipped:
-        _echo("not written:")
+        _say("not written:")
         for s in skipped:
             refs = f" [{_v(', '.join(s.refs[:3]))}{' …' if len(s.refs) > 3 else ''}]" \
                 if s.refs else ""
-            _echo(f"  {_v(s.sender)}: {_v(s.what)}: {_v(s.reason, 300)}{refs}")
+            _say(f"  {_v(s.sender)}: {_v(s.what)}: {_v(s.reason, 300)}{refs}")
     if excluded:
-        _echo(f"left out after checking the learned packs ({len(excluded)} messages):")
+        _say(f"left out after checking the learned packs ({len(excluded)} messages):")
         for ref, why in list(excluded.items())[:20]:
-            _echo(f"  {_v(ref)}: {_v(why, 300)}")
+            _say(f"  {_v(ref)}: {_v(why, 300)}")
 
 
 def _print_rejected(rejected: list[tuple[str, str]]) -> None:
     if not rejected:
         return
-    _echo(f"left out ({len(rejected)} messages):")
+    _say(f"left out ({len(rejected)} messages):")
     for ref, why in rejected[:20]:
-        _echo(f"  {_v(ref)}: {_v(why, 300)}")
+        _say(f"  {_v(ref)}: {_v(why, 300)}")
     if len(rejected) > 20:
-        _echo(f"  … and {len(rejected) - 20} more")
+        _say(f"  … and {len(rejected) - 20} more")
+
+
+@templates_group.command("diff")
+@click.argument("pack", type=click.Path(path_type=Path))
+def diff_cmd(pack: Path) -> None:
+    """Compare a learned PACK (a file, or a folder of them) with the built-in catalog.
+
+    Names what the catalog lacks or has wrong for the same sender: a new sender or template,
+    catalog phrases the real mail does not have, new phrases, another language, DKIM,
+    envelope and display names. Exit code 0: no differences; 1: differences.
+    """
+    from mailaudit.templates.catalog import load_file
+    from mailaudit.templates.learn import diff_senders
+    from mailaudit.templates.matcher import load_catalog
+
+    if pack.is_dir():
+        files = sorted([*pack.glob("*.yaml"), *pack.glob("builtin/*.yaml")])
+        if not files:
+            _say(f"mailaudit: {_v(str(pack))}: no .yaml packs in this folder")
+            sys.exit(int(ExitCode.INPUT))
+    elif pack.is_file():
+        files = [pack]
+    else:
+        _say(f"mailaudit: {_v(str(pack))}: no such pack file or folder")
+        sys.exit(int(ExitCode.INPUT))
+    senders: list[Any] = []
+    try:
+        for f in files:
+            senders.extend(load_file(f, str(f)).senders)
+    except CatalogError as exc:
+        _say(f"mailaudit: {_v(exc.message, 400)}")
+        sys.exit(int(exc.exit_code))
+    diffs = diff_senders(senders, load_catalog())
+    current = None
+    for d in diffs:
+        if d.sender != current:
+            current = d.sender
+            _say(_v(d.sender))
+        _say(f"  {d.kind}: {_v(d.message, 400)}")
+    if not diffs:
+        _say(f"no differences: {len(senders)} learned senders agree with the built-in catalog")
+    sys.exit(int(ExitCode.FLAGGED if diffs else ExitCode.OK))
