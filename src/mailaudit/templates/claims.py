@@ -21,8 +21,9 @@ from mailaudit.templates.normalise import conf_key, normalise, word_key
 @dataclass(frozen=True, slots=True)
 class SenderClaim:
     sender: Sender
-    kind: str  # "address" | "display-name" | "lookalike-domain"
+    kind: str  # see verdict.Claim
     evidence: str
+    domains: tuple[str, ...] = ()  # the domains a header claim names (Return-Path, d=)
 
 
 @functools.lru_cache(maxsize=4096)

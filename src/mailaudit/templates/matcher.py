@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -55,6 +55,7 @@ _SUBJECT_TAGS = ("[external]", "[ext]", "external:", "[external email]", "[spam]
                  "[suspicious]", "[warning]", "*external*", "[caution]")
 _PARTIAL_SKIP = frozenset({"money", "brand", "urgency", "link", "email", "confusable"})
 _TRIVIAL = frozenset(" .,;:|-–—•·>()[]*_!?/")
+_FIT = 0.5  # share of fixed text below which a template is only "the closest", not a fit
 
 
 class Catalog:
@@ -205,10 +206,12 @@ class _Found:
     missing: int = 0
     slots: list[tuple[str, str]] | None = None  # (slot name, value) in order
     unlisted: list[str] | None = None  # text the pattern does not list (non-trivial)
+    missing_text: list[str] | None = None  # fixed phrases not found, as the template has them
 
     def __post_init__(self) -> None:
         self.slots = []
         self.unlisted = []
+        self.missing_text = []
 
 
 def _nontrivial(text: str, allowed: Sequence[str]) -> bool:
@@ -231,7 +234,15 @@ Line = tuple[tuple[Segment, ...], bool]  # (segments, optional)
 
 
 class _Walker:
-    """One left-to-right pass: each fixed phrase is searched from where the last one ended."""
+    """One left-to-right pass: each fixed phrase is searched from where the last one ended.
+
+    Align, don't slide: a slot's value is the text between its two fixed neighbours, and only
+    when both were found. A slot next to a missing phrase is not read (its text, if any, is
+    kept as unlisted text, so signals in it still count): otherwise the slot swallows
+    whatever lies up to the next phrase that happens to be found, e.g. a date slot taking the
+    URL after a missing optional-looking line, or a code slot taking a whole foreign-language
+    body.
+    """
 
     def __init__(self, norm: str, allowed: Sequence[str]) -> None:
         self.norm = norm
@@ -239,6 +250,7 @@ class _Walker:
         self.allowed = allowed
         self.pos = 0
         self.pending: str | None = None
+        self.anchored = True  # the last fixed phrase (or the start of the text) was found
         self.out = _Found()
 
     def commit(self, seg: Segment, idx: int) -> None:
@@ -252,6 +264,19 @@ class _Walker:
         if not seg.optional:
             self.out.fixed_found += len(seg.key)
         self.pos = idx + len(seg.key)
+        self.anchored = True
+
+    def slot(self, name: str | None) -> None:
+        # Two slots in a row share one gap: only the first is read (the catalog avoids this).
+        if self.anchored and self.pending is None:
+            self.pending = name
+
+    def lost(self, seg: Segment) -> None:
+        assert self.out.missing_text is not None
+        self.out.missing += 1
+        self.out.missing_text.append(seg.text)
+        self.pending = None  # the slot before a missing phrase has no right-hand anchor
+        self.anchored = False
 
     def line(self, segments: Sequence[Segment], optional: bool) -> None:
         if optional:
@@ -269,18 +294,18 @@ class _Walker:
                 p = idx + len(seg.key)
             for seg, idx in spots:
                 if seg.is_slot:
-                    self.pending = seg.slot
+                    self.slot(seg.slot)
                 else:
                     self.commit(seg, idx)
             return
         for seg in segments:
             if seg.is_slot:
-                self.pending = seg.slot
+                self.slot(seg.slot)
                 continue
             self.out.fixed_total += len(seg.key)
             idx = self.key.find(seg.key, self.pos)
             if idx < 0:
-                self.out.missing += 1
+                self.lost(seg)
                 continue
             self.commit(seg, idx)
 
@@ -339,9 +364,10 @@ def _links_for(sender: Sender, template: Template) -> tuple[str, ...]:
 
 
 def _check(spec: SlotSpec, value: str, ctx: _Context) -> SlotValue:
-    return check_slot(spec.name, spec.type, value, spec.params,
-                      user_controlled=spec.user_controlled, link_domains=ctx.links,
-                      sender_brand=ctx.brand)
+    sv = check_slot(spec.name, spec.type, value, spec.params,
+                    user_controlled=spec.user_controlled, link_domains=ctx.links,
+                    sender_brand=ctx.brand)
+    return replace(sv, user_controlled=spec.user_controlled)
 
 
 def _snippet(text: str) -> str:
@@ -356,7 +382,18 @@ def match_message(msg: ParsedMessage, sender: Sender, *, catalog: Catalog | None
     link domains.
     """
     if not sender.templates:
+        # No wording known at all: only the unmistakable marks count (phone, wallet), as for
+        # partial templates, so that a catalogued sender without templates is judged on
+        # positive evidence too.
+        subject = normalise(msg.subject or "")
+        ctx = _Context(sender, sender.brand, tuple(sender.link_domains))
+        found: list[Signal] = []
+        for where, text in (("subject", subject), *(("body", t) for t in _body_texts(msg, subject))):
+            found.extend(find_signals_normalised(text, where=where, allowed_domains=ctx.links,
+                                                 sender_brand=ctx.brand, skip=_PARTIAL_SKIP))
+        found.extend(_link_signals(msg, ctx))
         return TemplateMatch(sender=sender.id, template_id=None, matched=False, score=0.0,
+                             signals=tuple(dict.fromkeys(_not_recipient(found, msg))),
                              source=sender.source)
     subject = normalise(msg.subject or "")
     texts = _body_texts(msg, subject)
@@ -383,6 +420,9 @@ def _describe(msg: ParsedMessage, template: Template, score: float, sub: _Found,
     first_value: dict[str, str] = {}
     signals: list[Signal] = []
     off: list[str] = []
+    # A template that does not really fit (under half its fixed text) says nothing about
+    # which words are the platform's: its unlisted text is scanned like unknown wording.
+    exact = template.wording == "exact" and score >= _FIT
 
     def add_slot(name: str, value: str, spec: SlotSpec) -> None:
         first_value.setdefault(name, value)
@@ -392,6 +432,12 @@ def _describe(msg: ParsedMessage, template: Template, score: float, sub: _Found,
         sv = _check(spec, value, ctx)
         slot_values.append(sv)
         signals.extend(sv.signals)
+        if not sv.valid and not spec.user_controlled:
+            # A platform-filled slot that does not fit its type holds text the template does
+            # not list (a trailing slot takes the rest of the body): scan it as such.
+            signals.extend(find_signals_normalised(
+                value, where="off-template", allowed_domains=ctx.links, sender_brand=ctx.brand,
+                skip=() if exact else _PARTIAL_SKIP))
 
     for name, value in sub.slots:
         add_slot(name, value, template.slots[name])
@@ -404,7 +450,7 @@ def _describe(msg: ParsedMessage, template: Template, score: float, sub: _Found,
         for name, value in found.slots:
             add_slot(name, value, template.slots[name])
         for u in found.unlisted:
-            if template.wording == "exact":
+            if exact:
                 off.append(_snippet(u))
                 signals.extend(find_signals_normalised(
                     u, where="off-template", allowed_domains=ctx.links, sender_brand=ctx.brand))
@@ -417,13 +463,58 @@ def _describe(msg: ParsedMessage, template: Template, score: float, sub: _Found,
     _display_name_slots(msg, ctx, add_slot, signals)
     signals.extend(_link_signals(msg, ctx))
     matched = sub.missing == 0 and not sub.unlisted and all(b.missing == 0 for b in bodies)
+    missing: list[str] = []
+    for found in (sub, *bodies):
+        missing.extend(found.missing_text or ())
     return TemplateMatch(
         sender=ctx.sender.id, template_id=template.id, matched=matched, score=score,
         slots=tuple(slot_values), off_template=tuple(dict.fromkeys(off)),
-        signals=tuple(dict.fromkeys(signals)),
+        signals=tuple(dict.fromkeys(_not_recipient(signals, msg))),
         source=f"{template.source} [{template.evidence}]",
         rendered=_rendered(template, first_value),
+        missing=tuple(dict.fromkeys(missing)),
     )
+
+
+def _not_recipient(signals: Sequence[Signal], msg: ParsedMessage) -> list[Signal]:
+    """Drop e-mail signals that are the recipient's own address, plain or masked
+    ("al***@contoso.example"): genuine account mail names the account it writes to."""
+    recipients = [a.address.lower() for a in msg.to if a.address]
+    if not recipients:
+        return list(signals)
+    return [g for g in signals
+            if not (g.kind == "email" and _is_recipient(g.value, recipients))]
+
+
+def _is_recipient(value: str, recipients: Sequence[str]) -> bool:
+    addr = value.strip().lower()
+    if addr.startswith("mailto:"):
+        addr = addr[7:]
+    addr = addr.split("?")[0].strip(" <>()[],;.")
+    if "@" not in addr or len(addr) > 320:
+        return False
+    return any(_masked_equal(addr, r) for r in recipients)
+
+
+def _masked_equal(shown: str, real: str) -> bool:
+    """``shown`` is ``real`` with some characters replaced by runs of ``*`` (or unmasked)."""
+    parts = shown.split("*")
+    if len(parts) == 1:
+        return shown == real
+    head, *middle, last = parts
+    if not real.startswith(head) or not real.endswith(last) or len(head) + len(last) > len(real):
+        return False
+    pos = len(head)
+    end = len(real) - len(last)
+    for piece in middle:
+        if not piece:
+            continue
+        at = real.find(piece, pos, end)
+        if at < 0:
+            return False
+        pos = at + len(piece)
+    # Something must be visible on both sides of the "@", or anything would match.
+    return "@" in shown and bool(head or last)
 
 
 def _display_name_slots(msg: ParsedMessage, ctx: _Context,
