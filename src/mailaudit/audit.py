@@ -93,9 +93,21 @@ def _audit(raw: bytes, *, resolver: Resolver | None, catalog: Catalog | None,
         findings.extend(_trust_findings(auth, options))
         if truncated:
             findings.append(Finding("limit-message-size", Severity.WARNING,
-                                    f"message truncated at {options.limits.max_message_bytes} bytes; "
-                                    "signatures over the cut part cannot verify"))
+                                    f"message truncated at {options.limits.max_message_bytes} bytes "
+                                    "(limit max_message_bytes); signatures over the cut part "
+                                    "cannot verify"))
         findings.extend(verdict_findings)
+        if catalog is not None and msg.from_:
+            from mailaudit.templates.claims import tenant_brand
+
+            frm = msg.from_[0]
+            brand = tenant_brand(frm.display_name, frm.domain, catalog.brands)
+            if brand is not None:
+                findings.append(Finding(
+                    "brand-on-tenant-domain", Severity.WARNING,
+                    f"the display name names {brand}, but the address is on a throw-away "
+                    f"Microsoft 365 tenant domain ({frm.domain[:80]}) anyone can open",
+                    frm.display_name[:200]))
         error = None
         cut = _limit_that_decides(findings, verdict in _WORDING_VERDICTS)
         if cut is not None:

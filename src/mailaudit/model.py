@@ -144,15 +144,16 @@ class CheckResult:
                                                                     "key-tempfail")
 
     def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"method": self.method, "result": self.result,
-                               "reason": self.reason, "props": dict(self.props)}
+        # The typed fields appear in the documented props (schema mailaudit/1 keeps its keys).
+        props: dict[str, Any] = dict(self.props)
         if self.failure:
-            out["failure"] = self.failure
+            props["dkim.failure"] = self.failure
         if self.body_hash:
-            out["body_hash"] = self.body_hash
+            props["dkim.body_hash"] = self.body_hash
         if self.raw_result:
-            out["raw_result"] = self.raw_result
-        return out
+            props["result.raw"] = self.raw_result
+        return {"method": self.method, "result": self.result, "reason": self.reason,
+                "props": props}
 
 
 @dataclass(frozen=True, slots=True)

@@ -182,6 +182,19 @@ def _signed_by(status: AuthStatus, domains: Collection[str]) -> bool:
     return any(d in wanted or any(d.endswith("." + w) for w in wanted) for d in status.dkim_domains)
 
 
+def _no_signature_can_pass(auth: AuthReport, domains: Collection[str]) -> bool:
+    if not auth.recomputed_ran:
+        return False
+    wanted = {d.lower() for d in domains}
+    for c in auth.recomputed_of("dkim"):
+        d = str(c.props.get("header.d") or "").lower()
+        if not d or not (d in wanted or any(d.endswith("." + w) for w in wanted)):
+            continue
+        if c.result == "pass" or c.failure not in ("body-hash", "signature", "tags"):
+            return False
+    return True
+
+
 def _authenticates_as(claim: Claim, status: AuthStatus, auth: AuthReport) -> bool:
     """Does the message authenticate as the sender a non-From header names?"""
     domains = [*claim.sender.dkim_domains, *(claim.domains or ())]
@@ -245,6 +258,16 @@ def decide(claim: Claim | None, auth: AuthReport, match: TemplateMatch | None
     if status.state == "fail":
         return (Verdict.SPOOFED, f"uses {sender.id}'s address but {status.detail}",
                 (Finding("auth-fails-for-catalogued-sender", Severity.HIGH, status.detail),))
+    if status.state == "unknown" and sender.dkim_domains and _no_signature_can_pass(
+            auth, sender.dkim_domains):
+        # All of this sender's mail is signed by these domains, and the message itself shows
+        # that no such signature can pass (none present, or each fails on the message's own
+        # bytes): no DNS answer could change that.
+        want = ", ".join(sender.dkim_domains)
+        why = f"it carries no valid DKIM signature from {want}, and needs no DNS to say so"
+        return (Verdict.SPOOFED, f"uses {sender.id}'s address, but {why}; {status.detail}",
+                (Finding("missing-sender-signature", Severity.HIGH,
+                         f"expected a valid DKIM signature from {want}; {why}"),))
     if status.state == "unknown":
         return (Verdict.UNAUTHENTICATED,
                 f"uses {sender.id}'s address; {status.detail}",

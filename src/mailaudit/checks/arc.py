@@ -51,17 +51,18 @@ def check_arc(msg: ParsedMessage, resolver: Resolver, *, now: float | None = Non
     instances = _instance_count(msg)
     oldest_id, oldest = oldest_aar(msg)
     fetcher = KeyFetcher(resolver)
+    top = _top_seal_fail(msg)
+    if top is not None:
+        # RFC 8617 §5.2 step 2, before the structure checks of step 3: a highest-instance
+        # seal that says cv=fail ends validation, and the chain fails whatever is odd about
+        # the sets below it (list mail where dkimpy raised IndexError; mailauth says
+        # "fail (i=2 cv=fail)").
+        return ArcReport("fail", f"chain terminated: ARC-Seal[{top}] reported failure "
+                         f"(i={top} cv=fail), the chain is terminated", instances, oldest,
+                         oldest_id)
     try:
         cv, reason = validate_fast(fast.view_of(msg.raw), fetcher, now=when)
     except Exception:  # Unsupported, or a fast-path bug: dkimpy decides (quietly)
-        top = _top_seal_fail(msg)
-        if top is not None:
-            # RFC 8617 §5.2 step 2: a highest-instance seal that says cv=fail ends
-            # validation, and the chain fails whatever else is odd about the sets below it
-            # (dkimpy raised IndexError on such list mail; mailauth says "fail (i=2 cv=fail)").
-            return ArcReport("fail", f"chain terminated: ARC-Seal[{top}] reported failure "
-                             f"(i={top} cv=fail), the chain is terminated", instances, oldest,
-                             oldest_id)
         # dkimpy sees the answers the fast path already got, so nothing is asked twice.
         fetcher = fetcher.replay()
         cv, reason = validate_dkimpy(msg.raw, fetcher, now=when)

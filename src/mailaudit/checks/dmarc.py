@@ -92,8 +92,10 @@ def _parse(text: str, domain: str) -> DmarcRecord | None:
     np = _policy(tags.get("np"), "np", problems)
     pct = 100
     if "pct" in tags:
-        if tags["pct"].isdigit() and int(tags["pct"][:4]) <= 100:
-            pct = int(tags["pct"])
+        raw_pct = tags["pct"]
+        # Only ASCII digits are digits in a tag ("²".isdigit() is True; int() refuses it).
+        if raw_pct.isascii() and raw_pct.isdigit() and int(raw_pct[:4]) <= 100:
+            pct = int(raw_pct)
         else:
             problems.append(f"pct={tags['pct'][:20]!r} is not 0-100; 100 used")
     return DmarcRecord(

@@ -165,7 +165,8 @@ def read_recorded(msg: ParsedMessage, *, trust_authserv_ids: Sequence[str] = (),
         for check in checks:
             if instance:
                 props: dict[str, PropValue] = dict(check.props)
-                props["arc.i"] = int(instance) if instance.isdigit() else instance
+                props["arc.i"] = (int(instance) if instance.isascii() and instance.isdigit()
+                                  and len(instance) <= 5 else instance)
                 check = CheckResult(check.method, check.result, check.reason, props)
             results.append(RecordedResult(check, authserv_id or "", trusted, header, index))
 

@@ -164,7 +164,7 @@ def parse_authentication_results(value: str) -> ParsedResults:
         else:
             authserv_id = words[0]
             rest = words[1:]
-            if rest and rest[0].isdigit():
+            if rest and rest[0].isascii() and rest[0].isdigit():
                 version = rest.pop(0)
             if rest and rest != ["none"]:
                 problems.append(f"unexpected text after authserv-id: {' '.join(rest)[:80]!r}")

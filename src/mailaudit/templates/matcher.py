@@ -72,6 +72,7 @@ class Catalog:
         # claim_of depends only on (address, display name) and this catalog; mailboxes repeat
         # the same senders over and over, so the answer is kept (bounded).
         self._claims: dict[tuple[str, str], SenderClaim | None] = {}
+        self._sender_domains: dict[str, Sender] | None = None
 
     def sender(self, id: str) -> Sender:
         try:
@@ -87,6 +88,20 @@ class Catalog:
 
     def brand(self, name: str) -> Brand:
         return self._brands[name.lower()]
+
+    def sender_domains(self) -> dict[str, Sender]:
+        """Domains that name one sender (its address and verified DKIM domains below the
+        brand's registrable domain: accountprotection.microsoft.com, not microsoft.com)."""
+        if self._sender_domains is None:
+            roots = {d for b in self.brands for d in b.domains}
+            found: dict[str, Sender] = {}
+            for s in self.senders:
+                for d in (*(a.rpartition("@")[2] for a in s.addresses), *s.dkim_domains):
+                    d = d.lower()
+                    if d and d not in roots:
+                        found.setdefault(d, s)
+            self._sender_domains = found
+        return self._sender_domains
 
     def by_address(self, addr: str) -> Sender | None:
         return self._by_address.get(addr.strip().lower())
@@ -136,18 +151,90 @@ def load_catalog(extra_dirs: Sequence[str | Path] = ()) -> Catalog:
 
 
 def claim_of(msg: ParsedMessage, catalog: Catalog) -> SenderClaim | None:
-    """Which catalogued sender the (first) From claims to be, or None."""
-    if not msg.from_:
-        return None
+    """Which catalogued sender the message claims to be, or None.
+
+    The (first) From first: its address, a look-alike domain, a notification display name.
+    Then the other headers a reader or a filter takes as the sender: ``Sender:`` (Outlook
+    shows "X on behalf of Y"), Return-Path, DKIM-Signature d=, when they name a catalogued
+    sender and the From is not at the brand's own domain. Last, a notification-style address
+    at the brand's own domain that the catalog does not list (no-reply@microsoft.com).
+    """
+    claim: SenderClaim | None = None
+    if msg.from_:
+        frm = msg.from_[0]
+        key = (frm.address, frm.display_name)
+        cache = catalog._claims
+        if key in cache:
+            claim = cache[key]
+        else:
+            if len(cache) >= 20_000:
+                cache.clear()
+            claim = cache[key] = _claim_of(frm, catalog)
+    if claim is not None:
+        return claim
+    from_domain = msg.from_[0].domain.lower().rstrip(".") if msg.from_ else ""
+    if any(from_domain and on_domains(from_domain, b.domains) for b in catalog.brands):
+        return _brand_domain_claim(msg, catalog)
+    return _header_claim(msg, catalog)
+
+
+_NOTIFY_LOCAL = ("noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply",
+                 "alert", "alerts", "security", "notification", "notifications", "account",
+                 "accountprotection", "account-security", "billing", "invites", "mailer")
+
+
+def _notification_local(local: str) -> bool:
+    local = local.lower()
+    if local in _NOTIFY_LOCAL:
+        return True
+    return any(local.startswith(w + "-") or local.endswith("-" + w) or local.endswith("." + w)
+               for w in ("noreply", "no-reply", "donotreply", "alerts", "security"))
+
+
+def _brand_domain_claim(msg: ParsedMessage, catalog: Catalog) -> SenderClaim | None:
+    """A notification-style From at the brand's own domain, not in the catalog: mail that must
+    authenticate as the brand (a person's address claims nothing)."""
     frm = msg.from_[0]
-    key = (frm.address, frm.display_name)
-    cache = catalog._claims
-    if key in cache:
-        return cache[key]
-    if len(cache) >= 20_000:
-        cache.clear()
-    claim = cache[key] = _claim_of(frm, catalog)
-    return claim
+    local, _, domain = frm.address.lower().rpartition("@")
+    if not local or not _notification_local(local):
+        return None
+    for brand in catalog.brands:
+        if on_domains(domain.rstrip("."), brand.domains):
+            senders = _senders_of(catalog, brand)
+            if senders:
+                return SenderClaim(_closest_sender(catalog, brand, domain), "brand-domain",
+                                   f"From {frm.address[:120]}")
+    return None
+
+
+def _header_claim(msg: ParsedMessage, catalog: Catalog) -> SenderClaim | None:
+    frm = msg.from_[0].address.lower() if msg.from_ else ""
+    if msg.sender is not None and msg.sender.address.lower() != frm:
+        sender = catalog.by_address(msg.sender.address)
+        if sender is not None:
+            return SenderClaim(sender, "sender-header", f"Sender: {msg.sender.address[:120]}",
+                               (msg.sender.domain,))
+    specific = catalog.sender_domains()
+    if msg.return_path is not None and msg.return_path.address:
+        rp = msg.return_path
+        sender = catalog.by_address(rp.address) or specific.get(rp.domain.lower().rstrip("."))
+        if sender is not None:
+            return SenderClaim(sender, "envelope", f"Return-Path {rp.address[:120]}",
+                               (rp.domain.lower(),))
+    for value in msg.get_all("dkim-signature")[:20]:
+        d = _tag(value, "d").lower().rstrip(".")
+        sender = specific.get(d) if d else None
+        if sender is not None:
+            return SenderClaim(sender, "dkim-domain", f"DKIM-Signature d={d[:120]}", (d,))
+    return None
+
+
+def _tag(value: str, name: str) -> str:
+    for part in value[:8192].split(";"):
+        k, eq, v = part.partition("=")
+        if eq and k.strip().lower() == name:
+            return "".join(v.split())
+    return ""
 
 
 def _claim_of(frm: Address, catalog: Catalog) -> SenderClaim | None:
