@@ -25,6 +25,7 @@ from mailaudit.dns.budget import OfflineResolver
 from mailaudit.dns.snapshot import SnapshotResolver
 from mailaudit.model import AuditResult, MessageRef, RawMessage, Verdict
 from mailaudit.options import AuditOptions, Limits
+from support.paths import CORPORA
 from support.synth import world
 from support.synth.build import Draft, Mailbox, compose, message_id
 from support.synth.notify import (
@@ -472,7 +473,7 @@ def test_non_ascii_digits_in_arc_instance(shop: Workshop, tag: bytes) -> None:
 
 
 def test_no_exception_text_in_real_mail(shop: Workshop) -> None:
-    root = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "mail"
+    root = CORPORA / "mail"
     if not root.is_dir():
         pytest.skip("../shared/corpora not present")
     from mailaudit.sources import iter_messages
