@@ -142,6 +142,8 @@ def read_recorded(msg: ParsedMessage, *, trust_authserv_ids: Sequence[str] = (),
                 findings.append(_finding(h.name, index, problems, h.value))
             spf_headers.append((index, spf))
 
+    trusted_index: set[int]
+    trusted_ids: tuple[str, ...]
     if trust_nothing:
         trusted_index, region, trusted_ids = set(), 0, ()
     else:
