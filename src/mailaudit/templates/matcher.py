@@ -55,6 +55,7 @@ _SUBJECT_TAGS = ("[external]", "[ext]", "external:", "[external email]", "[spam]
                  "[suspicious]", "[warning]", "*external*", "[caution]")
 _PARTIAL_SKIP = frozenset({"money", "brand", "urgency", "link", "email", "confusable"})
 _TRIVIAL = frozenset(" .,;:|-–—•·>()[]*_!?/")
+_SCAN_SLOT = 64 * 1024  # characters of a misfilled platform slot scanned for signals
 _FIT = 0.5  # share of fixed text below which a template is only "the closest", not a fit
 
 
@@ -523,8 +524,8 @@ def _describe(msg: ParsedMessage, template: Template, score: float, sub: _Found,
             # A platform-filled slot that does not fit its type holds text the template does
             # not list (a trailing slot takes the rest of the body): scan it as such.
             signals.extend(find_signals_normalised(
-                value, where="off-template", allowed_domains=ctx.links, sender_brand=ctx.brand,
-                skip=() if exact else _PARTIAL_SKIP))
+                value[:_SCAN_SLOT], where="off-template", allowed_domains=ctx.links,
+                sender_brand=ctx.brand, skip=() if exact else _PARTIAL_SKIP))
 
     for name, value in sub.slots:
         add_slot(name, value, template.slots[name])

@@ -18,13 +18,14 @@ import logging
 import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mailaudit.checks.dkim import fast
 from mailaudit.checks.dkim.check import KEYS, KeyFetcher
 from mailaudit.checks.dkim.tags import TagList, parse_tags
 from mailaudit.dns.base import Resolver
-from mailaudit.model import ArcReport, CheckResult, PropValue
+from mailaudit.model import ArcReport, CheckResult
+from mailaudit.parse.authres import parse_authentication_results, split_arc_instance
 from mailaudit.parse.message import ParsedMessage
 
 log = logging.getLogger(__name__)
@@ -281,109 +282,22 @@ def oldest_aar(msg: ParsedMessage) -> tuple[str, tuple[CheckResult, ...]]:
 
 
 def _split_instance(value: str) -> tuple[int | None, str]:
-    head, sep, rest = value.partition(";")
-    key, eq, num = head.partition("=")
+    num, rest = split_arc_instance(value)
     num = num.strip()
-    if (not sep or not eq or key.strip().lower() != "i" or not num.isascii()
-            or not num.isdigit() or len(num) > 5):
+    if not num.isascii() or not num.isdigit() or len(num) > 5:
         return None, value
     return int(num), rest
 
 
 def parse_results(text: str) -> tuple[str, tuple[CheckResult, ...]]:
-    """A tolerant reading of ``authserv-id; method=result (comment) ptype.prop=value; ...``
-    (RFC 8601 section 2.2). Comments are dropped; the first one of a result becomes its reason
-    when there is no ``reason=``. Never raises; what it cannot read it leaves out."""
-    parts = _split_outside_comments(text)
-    if not parts:
-        return "", ()
-    authserv_id = _strip_comments(parts[0])[0].strip().split(" ")[0]
-    results: list[CheckResult] = []
-    for part in parts[1:]:
-        clean, comment = _strip_comments(part)
-        words = _words(clean)
-        if not words or "=" not in words[0]:
-            continue
-        method, _, result = words[0].partition("=")
-        method = method.split("/")[0].strip().lower()
-        props: dict[str, PropValue] = {}
-        reason = comment
-        for word in words[1:]:
-            key, eq, val = word.partition("=")
-            if not eq:
-                continue
-            val = val.strip('"')
-            if key.lower() == "reason":
-                reason = val
-            else:
-                props[key.lower()] = val
-        if method and method != "none":
-            results.append(CheckResult(method, result.strip().lower(), reason, props))
-    return authserv_id, tuple(results)
-
-
-def _words(text: str) -> list[str]:
-    """Whitespace-separated words; a quoted string keeps its spaces."""
-    words: list[str] = []
-    buf: list[str] = []
-    quoted = False
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-            buf.append(ch)
-        elif ch.isspace() and not quoted:
-            if buf:
-                words.append("".join(buf))
-                buf = []
-        else:
-            buf.append(ch)
-    if buf:
-        words.append("".join(buf))
-    return words
-
-
-def _split_outside_comments(text: str) -> list[str]:
-    parts: list[str] = []
-    depth = 0
-    quoted = False
-    start = 0
-    for i, ch in enumerate(text):
-        if quoted:
-            quoted = ch != '"'
-        elif ch == '"' and depth == 0:
-            quoted = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")" and depth:
-            depth -= 1
-        elif ch == ";" and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return [p for p in parts if p.strip()]
-
-
-def _strip_comments(text: str) -> tuple[str, str]:
-    """(text without comments, the first comment)."""
-    out: list[str] = []
-    first = ""
-    depth = 0
-    buf: list[str] = []
-    for ch in text:
-        if ch == "(":
-            depth += 1
-            if depth == 1:
-                buf = []
-                continue
-        elif ch == ")" and depth:
-            depth -= 1
-            if depth == 0:
-                if not first:
-                    first = "".join(buf).strip()
-                out.append(" ")
-                continue
-        if depth:
-            buf.append(ch)
-        else:
-            out.append(ch)
-    return "".join(out), first
+    """``authserv-id; method=result ...`` read by the one Authentication-Results reader
+    (``parse.authres``), with a result's first comment as its reason when it gives no
+    ``reason=``. Never raises; what it cannot read it leaves out."""
+    ar = parse_authentication_results(text)
+    out = []
+    for c in ar.results:
+        comment = str(c.props.get("comment") or "")
+        if not c.reason and comment:
+            c = replace(c, reason=comment.split("; ")[0])
+        out.append(c)
+    return ar.authserv_id or "", tuple(out)
