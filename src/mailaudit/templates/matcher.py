@@ -56,6 +56,10 @@ _SUBJECT_TAGS = ("[external]", "[ext]", "external:", "[external email]", "[spam]
 _PARTIAL_SKIP = frozenset({"money", "brand", "urgency", "link", "email", "confusable"})
 _TRIVIAL = frozenset(" .,;:|-–—•·>()[]*_!?/")
 _SCAN_SLOT = 64 * 1024  # characters of a misfilled platform slot scanned for signals
+# Characters of one passage of unlisted text scanned for signals: a catalogued platform's own
+# mail holds no megabytes of text a customer wrote (customer fields are bounded slots), and
+# scanning a 20 MB body for phone numbers costs seconds.
+_SCAN_TEXT = 256 * 1024
 _FIT = 0.5  # share of fixed text below which a template is only "the closest", not a fit
 
 
@@ -477,7 +481,8 @@ def match_message(msg: ParsedMessage, sender: Sender, *, catalog: Catalog | None
         ctx = _Context(sender, sender.brand, tuple(sender.link_domains))
         found: list[Signal] = []
         for where, text in (("subject", subject), *(("body", t) for t in _body_texts(msg, subject))):
-            found.extend(find_signals_normalised(text, where=where, allowed_domains=ctx.links,
+            found.extend(find_signals_normalised(text[:_SCAN_TEXT], where=where,
+                                                 allowed_domains=ctx.links,
                                                  sender_brand=ctx.brand, skip=_PARTIAL_SKIP))
         found.extend(_link_signals(msg, ctx))
         return TemplateMatch(sender=sender.id, template_id=None, matched=False, score=0.0,
@@ -541,13 +546,14 @@ def _describe(msg: ParsedMessage, template: Template, score: float, sub: _Found,
             if exact:
                 off.append(_snippet(u))
                 signals.extend(find_signals_normalised(
-                    u, where="off-template", allowed_domains=ctx.links, sender_brand=ctx.brand))
+                    u[:_SCAN_TEXT], where="off-template", allowed_domains=ctx.links,
+                    sender_brand=ctx.brand))
             else:
                 # Unknown platform wording: only the unmistakable marks count, because genuine
                 # notifications do say "suspicious activity" or show an amount.
                 signals.extend(find_signals_normalised(
-                    u, where="body", allowed_domains=ctx.links, sender_brand=ctx.brand,
-                    skip=_PARTIAL_SKIP))
+                    u[:_SCAN_TEXT], where="body", allowed_domains=ctx.links,
+                    sender_brand=ctx.brand, skip=_PARTIAL_SKIP))
     _display_name_slots(msg, ctx, add_slot, signals)
     signals.extend(_link_signals(msg, ctx))
     matched = sub.missing == 0 and not sub.unlisted and all(b.missing == 0 for b in bodies)
