@@ -40,14 +40,14 @@ def test_recorded_results_are_keywords_with_the_raw_text_kept(tmp_path: Path) ->
     recorded = record["auth"]["recorded"]
     assert recorded
     for r in recorded:
-        assert r["result"] in RESULT_KEYWORDS | {UNKNOWN}, r
+        assert r["result"] in RESULT_KEYWORDS, r
         assert METHOD.fullmatch(r["method"]) or r["method"] == UNKNOWN, r
         assert r["header"] in ("Authentication-Results", "ARC-Authentication-Results",
                                "Received-SPF"), r
-        if r["result"] == UNKNOWN:
-            assert "raw_result" in r
-    by_raw = {r.get("raw_result"): r for r in recorded if "raw_result" in r}
-    assert "bestguesspass" in by_raw and by_raw["bestguesspass"]["result"] == UNKNOWN
+        if r["method"] == UNKNOWN:
+            assert "method.raw" in r["props"]
+    by_raw = {r["props"].get("result.raw"): r for r in recorded if "result.raw" in r["props"]}
+    assert "bestguesspass" in by_raw and by_raw["bestguesspass"]["result"] == "permerror"
     assert any(r["method"] == "arc" and r["result"] == "pass" for r in recorded)
     assert any(r["method"] == "spf" and r["result"] == "fail" for r in recorded)  # hardfail
     assert all("?" not in r["method"] and "=" not in r["method"] for r in recorded)
@@ -80,6 +80,6 @@ def test_every_key_and_value_is_documented(tmp_path: Path) -> None:
         assert f"`{key}`" in DOC, key
     for column in CSV_COLUMNS:
         assert column in DOC, column
-    for word in (*RESULT_KEYWORDS, UNKNOWN, "raw_result", "raw_method", "unrecognized",
+    for word in (*RESULT_KEYWORDS, UNKNOWN, "result.raw", "method.raw", "unrecognized",
                  "sending_tenant", "statements"):
         assert f"`{word}`" in DOC, word

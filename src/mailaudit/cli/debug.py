@@ -169,6 +169,8 @@ def dmarc_report(found: Any) -> dict[str, Any]:
         return report
     if record is None:
         report["result"] = "none"
+        if found.no_policy:
+            report["reason"] = found.no_policy
         return report
     report.update({"record_domain": record.domain, "record": record.raw,
                    "p": record.p, "sp": record.sp, "np": record.np, "pct": record.pct,

@@ -343,6 +343,13 @@ def render_detail(console: Console, result: AuditResult,
     if result.auth.envelope is not None and result.auth.envelope.ip:
         env = result.auth.envelope
         info.add_row("Sender IP", _t(f"{env.ip} (from {env.source})"))
+    if result.auth.evaluated_at is not None:
+        from datetime import UTC, datetime
+
+        when = datetime.fromtimestamp(result.auth.evaluated_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        basis = {"live": "now", "snapshot": "the snapshot's captured_at",
+                 "--at": "--at"}.get(result.auth.clock, result.auth.clock)
+        info.add_row("Judged at", _t(f"{when} ({basis})"))
     emit(console, info)
     emit(console, auth_table(result, width=console.width))
     untrusted = _untrusted(result.auth.recorded)

@@ -35,7 +35,7 @@ RECORD_KEYS = (
     "reason", "auth", "template", "findings", "error",
 )
 AUTH_KEYS = ("recomputed", "recorded", "arc", "disagreements", "envelope", "recomputed_ran",
-             "exchange")
+             "evaluated_at", "clock", "exchange")
 
 CSV_COLUMNS = (
     "path", "locator", "parent_path", "parent_locator", "verdict", "reason", "from", "subject",
@@ -48,7 +48,7 @@ CSV_COLUMNS = (
 RESULT_KEYWORDS = frozenset({"pass", "fail", "softfail", "neutral", "none", "temperror",
                              "permerror", "policy"})
 _RESULT_ALIASES = {"hardfail": "fail"}
-UNKNOWN = "unknown"  # a token that is not a keyword (method or result); the text is kept in raw_*
+UNKNOWN = "unknown"  # a method token that is not a method name; the text is kept in method.raw
 CANONICAL_HEADERS = {
     "authentication-results": "Authentication-Results",
     "arc-authentication-results": "ARC-Authentication-Results",
@@ -71,11 +71,17 @@ def _addresses(addrs: tuple[Address, ...]) -> list[dict[str, str]]:
     return [address_json(a) for a in addrs]
 
 
+def is_result_keyword(token: str) -> bool:
+    word = token.strip().lower()
+    return _RESULT_ALIASES.get(word, word) in RESULT_KEYWORDS
+
+
 def result_keyword(token: str) -> str:
-    """The RFC 8601 keyword ``token`` spells (case-insensitive), else ``unknown``."""
+    """The RFC 8601 keyword ``token`` spells (case-insensitive), else ``permerror``: a result
+    that is not a keyword is a record that cannot be used (RFC 8601 §2.7)."""
     word = token.strip().lower()
     word = _RESULT_ALIASES.get(word, word)
-    return word if word in RESULT_KEYWORDS else UNKNOWN
+    return word if word in RESULT_KEYWORDS else "permerror"
 
 
 def method_name(token: str) -> str:
@@ -85,25 +91,33 @@ def method_name(token: str) -> str:
 
 
 def check_json(c: CheckResult) -> dict[str, Any]:
-    """One method's result. ``result`` and ``method`` are always keywords; when what the
-    message wrote was not one, it is kept as written in ``raw_result`` / ``raw_method``."""
+    """One method's result. ``result`` is always an RFC 8601 keyword and ``method`` a method
+    name (or ``unknown``); what the message wrote, when it was not one, is kept in ``props``
+    as ``result.raw`` / ``method.raw`` (a non-keyword result is ``permerror``, as the parser
+    judges it)."""
     result = result_keyword(c.result)
     method = method_name(c.method)
-    out: dict[str, Any] = {"method": method, "result": result, "reason": c.reason,
-                           "props": dict(c.props)}
-    raw = getattr(c, "raw_result", "") or ""
-    if raw or result != c.result:
-        out["raw_result"] = raw or c.result
+    # The typed fields appear in the documented props (schema mailaudit/1 keeps its keys).
+    props: dict[str, Any] = dict(c.props)
+    if c.failure:
+        props["dkim.failure"] = c.failure
+    if c.body_hash:
+        props["dkim.body_hash"] = c.body_hash
+    if c.raw_result:
+        props["result.raw"] = c.raw_result
+    elif not is_result_keyword(c.result):
+        props["result.raw"] = c.result
     if method != c.method:
-        out["raw_method"] = c.method
-    return out
+        props["method.raw"] = c.method
+    return {"method": method, "result": result, "reason": c.reason,
+            "props": props}
 
 
 def recorded_json(r: RecordedResult) -> dict[str, Any]:
     out = check_json(r.check)
     out.update({"authserv_id": r.authserv_id, "trusted": r.trusted,
                 "header": CANONICAL_HEADERS.get(r.header.lower(), r.header),
-                "header_index": r.header_index})
+                "header_index": r.header_index, "contradicted": r.contradicted})
     return out
 
 
@@ -114,8 +128,10 @@ def arc_json(a: ArcReport) -> dict[str, Any]:
 
 
 def disagreement_json(d: Disagreement) -> dict[str, str]:
-    return {"method": method_name(d.method), "recorded": result_keyword(d.recorded),
-            "recomputed": result_keyword(d.recomputed), "explanation": d.explanation}
+    return {"method": method_name(d.method),
+            "recorded": result_keyword(d.recorded),
+            "recomputed": result_keyword(d.recomputed),
+            "explanation": d.explanation}
 
 
 def envelope_json(env: Envelope | None) -> dict[str, Any]:
@@ -140,7 +156,8 @@ def template_json(m: TemplateMatch) -> dict[str, Any]:
     return {"sender": m.sender, "template_id": m.template_id, "matched": m.matched,
             "score": round(m.score, 3), "slots": [slot_json(s) for s in m.slots],
             "off_template": list(m.off_template),
-            "signals": [signal_json(g) for g in m.signals], "source": m.source}
+            "signals": [signal_json(g) for g in m.signals], "source": m.source,
+            "missing": list(m.missing)}
 
 
 def finding_json(f: Finding) -> dict[str, str]:
@@ -179,6 +196,8 @@ def to_record(result: AuditResult) -> dict[str, Any]:
             "disagreements": [disagreement_json(d) for d in auth.disagreements],
             "envelope": envelope_json(auth.envelope),
             "recomputed_ran": auth.recomputed_ran,
+            "evaluated_at": auth.evaluated_at,
+            "clock": auth.clock,
             "exchange": exchange_json(auth.exchange),
         },
         "template": template_json(result.template) if result.template else None,
