@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import re
-from email.utils import parsedate_to_datetime
 
 from mailaudit.model import ReceivedHop
 
@@ -137,6 +136,8 @@ def to_iso_date(text: str) -> str | None:
             day, month, year, hh, mm, ss, sign, zone = m.groups()
             return datetime.datetime(int(year), _MONTHS[month], int(day), int(hh), int(mm),
                                      int(ss), tzinfo=_zone(sign, zone)).isoformat()
+        from email.utils import parsedate_to_datetime  # the uncommon forms only
+
         return parsedate_to_datetime(text).isoformat()
     except (TypeError, ValueError, IndexError, OverflowError):
         return None

@@ -14,7 +14,6 @@ chain that fails while a key was not captured (or DNS failed) is "temperror", ne
 from __future__ import annotations
 
 import bisect
-import logging
 import re
 import sys
 import time
@@ -27,7 +26,13 @@ from mailaudit.dns.base import Resolver
 from mailaudit.model import ArcReport, CheckResult, PropValue
 from mailaudit.parse.message import ParsedMessage
 
-log = logging.getLogger(__name__)
+
+def _warn(message: str, *args: object) -> None:
+    # logging (with traceback, string, ...) is imported only on this rare path: importing it
+    # costs more than auditing a message.
+    import logging
+
+    logging.getLogger(__name__).warning(message, *args)
 
 ARC_HEADERS = ("arc-seal", "arc-message-signature", "arc-authentication-results")
 _AAR, _AMS, _AS = b"arc-authentication-results", b"arc-message-signature", b"arc-seal"
@@ -53,7 +58,7 @@ def check_arc(msg: ParsedMessage, resolver: Resolver) -> ArcReport:
         cv, reason = validate_fast(fast.view_of(msg.raw), fetcher)
     except Exception as exc:  # Unsupported, or a fast-path bug: dkimpy decides
         if not isinstance(exc, fast.Unsupported):
-            log.warning("fast ARC path failed (%r); validating with dkimpy", exc)
+            _warn("fast ARC path failed (%r); validating with dkimpy", exc)
         # dkimpy sees the answers the fast path already got, so nothing is asked twice.
         fetcher = fetcher.replay()
         cv, reason = validate_dkimpy(msg.raw, fetcher)

@@ -10,7 +10,6 @@ does not exist" and "the snapshot does not say" into one ``None``, and those mus
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from mailaudit.checks.dkim import fast
@@ -19,7 +18,13 @@ from mailaudit.dns.base import DnsOutcome, NoData, NotCaptured, NXDomain, Resolv
 from mailaudit.model import CheckResult, Finding, PropValue, Severity
 from mailaudit.parse.message import ParsedMessage
 
-log = logging.getLogger(__name__)
+
+def _warn(message: str, *args: object) -> None:
+    # logging (with traceback, string, ...) is imported only on this rare path: importing it
+    # costs more than auditing a message.
+    import logging
+
+    logging.getLogger(__name__).warning(message, *args)
 
 KEYS = fast.KeyCache()  # parsed public keys, shared by every message in this process
 
@@ -79,7 +84,7 @@ class KeyFetcher:
             except DnsOutcome:
                 self.problems[name] = KEY_TEMPFAIL
             except Exception as exc:  # a resolver bug must not become a verdict
-                log.warning("TXT lookup for %s raised %r", text, exc)
+                _warn("TXT lookup for %s raised %r", text, exc)
                 self.problems[name] = KEY_TEMPFAIL
         self.records[name] = record
         return record
@@ -140,7 +145,7 @@ def _check_one(raw: bytes, view: fast.MessageView, idx: int, sig_value: bytes,
         key_bits = outcome.key_bits
     except Exception as exc:  # Unsupported, or a fast-path bug: dkimpy decides
         if not isinstance(exc, fast.Unsupported):
-            log.warning("fast DKIM path failed (%r); verifying with dkimpy", exc)
+            _warn("fast DKIM path failed (%r); verifying with dkimpy", exc)
         result, reason, failure, key_bits = _dkimpy_verify(raw, idx, fetcher, tl, dk)
 
     tags = tl.tags
