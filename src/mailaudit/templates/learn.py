@@ -833,6 +833,7 @@ def learn(samples: Sequence[Sample], *, min_samples: int = 3,
                            key=lambda n: (len(n), n))
             taken = {b.lower() for b in brands}
             brand = next((n for n in named if n.lower() not in taken), org)
+            brands[brand] = [org]  # names are unique across the packs of one run too
             declared = {"name": brand, "domains": [org]}
             if brand != org:
                 declared["display_names"] = [brand]
