@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from contextlib import ExitStack
 from typing import IO, Any
 
@@ -18,7 +17,8 @@ import click
 from mailaudit.cli import CONTEXT
 from mailaudit.model import ExitCode
 
-VERDICT_NAMES = ("authentic", "abused", "spoofed", "unauthenticated", "unknown-sender", "error")
+VERDICT_NAMES = ("authentic", "abused", "spoofed", "unrecognized", "unauthenticated",
+                 "unknown-sender", "error")
 DEFAULT_FAIL_ON = "abused,spoofed,error"
 LIMIT_NAMES = ("max_message_bytes", "max_headers", "max_header_bytes", "max_mime_depth",
                "max_mime_parts", "max_decoded_body_bytes", "max_dns_lookups", "max_signatures",
@@ -40,6 +40,20 @@ def parse_limits(values: tuple[str, ...]) -> dict[str, float | int]:
         if out[name] <= 0:
             raise click.BadParameter(f"{v!r}: must be positive", param_hint="--limit")
     return out
+
+
+def _parse_at(text: str) -> float:
+    from datetime import UTC, datetime
+
+    value = text.strip()
+    if value.isascii() and value.isdigit() and len(value) <= 12:
+        return float(value)
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{text[:40]!r} is not ISO 8601 (2026-06-01T12:00:00Z) or "
+                                 "Unix seconds", param_hint="--at") from None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 def parse_fail_on(value: str) -> frozenset[str]:
@@ -125,13 +139,17 @@ def refuse_input_as_output(output: str, paths: tuple[str, ...] | list[str], opti
 @click.option("--limit", "limits", multiple=True, metavar="NAME=VALUE",
               help=f"Override a resource limit ({', '.join(LIMIT_NAMES)}).")
 @click.option("--color/--no-color", default=None, help="Colour in human output (default: auto).")
+@click.option("--at", "at", metavar="TIMESTAMP",
+              help="Judge signature times (t=, x=) at this moment: ISO 8601 (2026-06-01T12:00Z) "
+                   "or Unix seconds. Default: the snapshot's captured_at when replaying one, "
+                   "else now.")
 def check(paths: tuple[str, ...], fmt: str, output: str | None, details: bool | None,
           dns_mode: str | None, dns_snapshot: str | None, dns_record: str | None,
           nameservers: tuple[str, ...], offline: bool, no_recompute: bool,
           trust_ids: tuple[str, ...], ip: str | None, helo: str | None, mail_from: str | None,
           template_dirs: tuple[str, ...], fail_on: str, jobs: int | None, unordered: bool,
           engine: str, scheduler: str | None, shard_size: int | None, resume_path: str | None, progress: bool | None, limits: tuple[str, ...],
-          color: bool | None) -> None:
+          color: bool | None, at: str | None) -> None:
     """Audit messages and give each a verdict.
 
     PATH is a message file (.eml), - for standard input, a directory (searched recursively),
@@ -176,6 +194,7 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, details: bool | 
     options = AuditOptions(
         recompute=not no_recompute, trust_authserv_ids=trust_ids, ip=ip, helo=helo,
         mail_from=mail_from, limits=Limits(**limit_values),  # type: ignore[arg-type]
+        now=_parse_at(at) if at else None,
     )
     dns = DnsConfig(snapshot=dns_snapshot, offline=offline, nameservers=nameservers,
                     record=bool(dns_record), max_snapshot_bytes=options.limits.max_snapshot_bytes)
@@ -211,8 +230,10 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
     # Built once here, so that a bad snapshot, catalog or DNS set-up is one clear error
     # (exit 3/4) before any message is read; forked workers share what is built.
     auditor = Auditor(config)
-    show_progress = progress if progress is not None else sys.stderr.isatty()
-    looked = survey(paths, count=show_progress)
+    looked = survey(paths)
+    # A single message gets its full report and no bar (a bar would tear the report).
+    show_progress = progress if progress is not None else (
+        sys.stderr.isatty() and not looked.single)
     if jobs is None:
         jobs = default_jobs(looked.large)
     if dns_record:
@@ -260,11 +281,14 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
     else:
         engine = pool_engine(config, encode, jobs=jobs, ordered=ordered,
                              shared=(auditor.resolver, auditor.catalog))
-    bar = _Progress(looked.count, enabled=show_progress)
+    from mailaudit.report.progress import Progress
+    from mailaudit.sources import count_hint
+
+    bar = Progress(count_hint(paths) if show_progress else None, enabled=show_progress)
     try:
         with bar:
             outcome = run(iter_messages(paths, limits=config.options.limits), engine=engine,
-                          sink=writer, flagged=flagged,
+                          sink=_Paused(writer, bar), flagged=flagged,
                           skip=resumed.done if resumed is not None else None,
                           key=lambda item: resume_key(item.ref),
                           previous=resumed.verdicts if resumed is not None else None,
@@ -285,7 +309,38 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
                    f"{resume_path}", err=True)
     if outcome.stopped is not ExitCode.BROKEN_PIPE:
         _echo_skipped_items()
+    if outcome.exit_code is ExitCode.INPUT:
+        _say_errors(writer.errors, outcome.total, human=fmt == "human" and output is None)
     return outcome.exit_code
+
+
+class _Paused:
+    """The writer, with the progress bar out of the way while it writes."""
+
+    def __init__(self, writer: Any, bar: Any) -> None:
+        self.writer = writer
+        self.bar = bar
+
+    def write_group(self, group: Any) -> None:
+        with self.bar.paused():
+            self.writer.write_group(group)
+
+    def close(self, *, seconds: float = 0.0, flagged: frozenset[Any] = frozenset()) -> None:
+        self.writer.close(seconds=seconds, flagged=flagged)
+
+
+def _say_errors(errors: list[str], total: int, *, human: bool) -> None:
+    """Errors that end a run are said on standard error too (machine formats keep the error
+    record on standard output), unless the human report already showed them on this same
+    terminal."""
+    from mailaudit.report.text import visible
+
+    if human and sys.stdout.isatty() and sys.stderr.isatty():
+        return
+    for message in errors:
+        click.echo(f"mailaudit: {visible(message)}", err=True)
+    if total > len(errors):
+        click.echo(f"mailaudit: ... and {total - len(errors)} more errors", err=True)
 
 
 def _echo_skipped_items() -> None:
@@ -297,54 +352,3 @@ def _echo_skipped_items() -> None:
         for line in pst.skipped_summary():
             click.echo(f"mailaudit: {visible(line, limit=2000)}", err=True)
         pst.reset_skipped()
-
-
-class _Progress:
-    """A rich progress bar on stderr (messages, rate, ETA, verdict counts), or nothing."""
-
-    def __init__(self, total: int | None, *, enabled: bool) -> None:
-        self.enabled = enabled
-        self.counts: dict[str, int] = {}
-        self.progress: Any = None
-        self.task: Any = None
-        self.total = total
-        self.started = time.monotonic()
-
-    def __enter__(self) -> _Progress:
-        if not self.enabled:
-            return self
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}/s"), TimeElapsedColumn(), TimeRemainingColumn(),
-            TextColumn("{task.fields[counts]}"),
-            console=Console(stderr=True, markup=False, highlight=False, emoji=False),
-            transient=False,
-        )
-        self.progress.start()
-        self.task = self.progress.add_task("auditing", total=self.total, rate="0", counts="")
-        self.started = time.monotonic()
-        return self
-
-    def advance(self, group: list[Any]) -> None:
-        if self.progress is None:
-            return
-        for verdict, _ in group:
-            self.counts[verdict.value] = self.counts.get(verdict.value, 0) + 1
-        done = sum(self.counts.values())
-        elapsed = time.monotonic() - self.started
-        self.progress.update(self.task, advance=1, rate=f"{done / elapsed:,.0f}" if elapsed else "0",
-                             counts=" ".join(f"{k}={v}" for k, v in sorted(self.counts.items())))
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()

@@ -214,8 +214,10 @@ def count_hint(paths: Sequence[str]) -> int | None:
 
 
 def _count_files(root: str) -> int | None:
-    """Files below ``root`` (dotfiles and Maildir ``tmp/`` skipped), listed without touching
-    directory access times; an explicit stack, no recursion."""
+    """Files a directory walk will read as mail: the first bytes of each are looked at with
+    the walk's own rule (``sniff.classify(strict=True)``), so READMEs, keys and snapshots
+    beside the messages are not counted and a progress bar can complete. Listed without
+    touching directory access times; an explicit stack, no recursion."""
     count = entries = 0
     stack = [root]
     while stack:
@@ -234,9 +236,22 @@ def _count_files(root: str) -> int | None:
             if os.path.isdir(path):
                 if name != "tmp" and not os.path.islink(path):
                     stack.append(path)
-            else:
+            elif _mail_like(path):
                 count += 1
     return count
+
+
+def _mail_like(path: str) -> bool:
+    from mailaudit.sources.sniff import Form, classify
+
+    if path.lower().endswith(".msg"):
+        return True  # read (or reported) whatever it holds
+    try:
+        with open_readonly(path) as stream:
+            head = stream.read(1024)
+    except OSError:
+        return True  # one error record
+    return classify(head, strict=True) in (Form.EML, Form.MBOX, Form.MSG)
 
 
 def _count_in_file(path: str) -> int | None:
