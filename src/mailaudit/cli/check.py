@@ -326,7 +326,8 @@ class _Paused:
             self.writer.write_group(group)
 
     def close(self, *, seconds: float = 0.0, flagged: frozenset[Any] = frozenset()) -> None:
-        self.writer.close(seconds=seconds, flagged=flagged)
+        with self.bar.paused():
+            self.writer.close(seconds=seconds, flagged=flagged)
 
 
 def _say_errors(errors: list[str], total: int, *, human: bool) -> None:
