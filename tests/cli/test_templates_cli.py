@@ -25,7 +25,7 @@ def run(*args: str) -> tuple[int, str]:
 def test_list() -> None:
     code, out = run("list")
     assert code == 0
-    assert "entra.email-verification-code" in out and "24 senders" in out
+    assert "entra.email-verification-code" in out and "25 senders" in out
 
 
 def test_list_with_pack() -> None:
