@@ -146,13 +146,23 @@ def _header_block(data: bytes) -> tuple[list[bytes], bytes]:
     head, sep, body = data.partition(b"\r\n\r\n")
     if not sep:
         head, sep, body = data.partition(b"\n\n")
-    fields: list[bytes] = []
+    # Lines are collected per field and joined once: ``field += line`` copies the field so far
+    # for every continuation line, quadratic in a long folded field.
+    fields: list[list[bytes]] = []
     for line in head.splitlines(keepends=True):
         if fields and line[:1] in (b" ", b"\t"):
-            fields[-1] += line
+            fields[-1].append(line)
         else:
-            fields.append(line)
-    return fields, sep + body
+            fields.append([line])
+    return [b"".join(f) for f in fields], sep + body
+
+
+def _repeats(wanted: int, piece: bytes, data: bytes) -> int:
+    """``wanted`` capped so that ``data`` plus that many copies of ``piece`` fits in
+    MAX_MUTANT_BYTES: every mutator allocates at most a few times the mutant limit, never
+    ``len(piece) * wanted`` of an 8 MB piece (that was a MemoryError of 8 GB)."""
+    room = max(0, MAX_MUTANT_BYTES - len(data))
+    return max(1, min(wanted, room // max(1, len(piece))))
 
 
 def duplicate_header(rng: random.Random, data: bytes, _seeds: Sequence[bytes]) -> bytes:
@@ -162,7 +172,7 @@ def duplicate_header(rng: random.Random, data: bytes, _seeds: Sequence[bytes]) -
     f = rng.choice(fields)
     if not f.endswith(b"\n"):
         f += CRLF
-    copies = rng.choice((1, 2, 10, 100, 1000))
+    copies = _repeats(rng.choice((1, 2, 10, 100, 1000)), f, data)
     at = rng.randint(0, len(fields))
     return b"".join(fields[:at]) + f * copies + b"".join(fields[at:]) + rest
 
@@ -201,12 +211,13 @@ def deep_nesting(rng: random.Random, data: bytes, _seeds: Sequence[bytes]) -> by
         closes = b"".join(b"\r\n--n%d--\r\n" % i for i in reversed(range(depth)))
         return b"MIME-Version: 1.0\r\n" + opens + data + closes
     if kind == 1:  # message/rfc822 inside message/rfc822
-        out = data
-        for i in range(min(depth, 300)):
-            out = (b'From: f%d@x.example\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; '
-                   b'boundary="r%d"\r\n\r\n--r%d\r\nContent-Type: message/rfc822\r\n\r\n' % (i, i, i)
-                   + out + b"\r\n--r%d--\r\n" % i)
-        return out
+        # Built as two lists joined once: wrapping ``out`` level by level copied it 300 times.
+        levels = range(min(depth, 300))
+        heads = [b'From: f%d@x.example\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; '
+                 b'boundary="r%d"\r\n\r\n--r%d\r\nContent-Type: message/rfc822\r\n\r\n'
+                 % (i, i, i) for i in reversed(levels)]
+        tails = [b"\r\n--r%d--\r\n" % i for i in levels]
+        return b"".join(heads) + data + b"".join(tails)
     return b"From: " + b"(" * depth + b"<a@b.example>" + b")" * rng.randrange(depth) + CRLF + data
 
 
@@ -238,7 +249,7 @@ def huge_repeat(rng: random.Random, data: bytes, _seeds: Sequence[bytes]) -> byt
     piece = data[i:i + rng.randint(1, 64)]
     # Mostly small, so the fuzzer stays fast; one in twenty is megabytes.
     times = 200_000 if rng.random() < 0.05 else rng.choice((10, 100, 1_000, 10_000))
-    times = min(times, MAX_MUTANT_BYTES // max(1, len(piece)))
+    times = _repeats(times, piece, data)
     return data[:i] + piece * times + data[i:]
 
 
@@ -368,6 +379,7 @@ class Stats:
     crash_files: list[str] = field(default_factory=list)
     signatures: dict[str, int] = field(default_factory=dict)  # distinct crash places -> count
     skipped: int = 0  # inputs that would only repeat a known bug (--skip-known)
+    peak_rss_mb: int = 0  # highest peak resident set size of a worker (the OS's figure)
 
     def merge(self, other: Stats) -> None:
         self.iterations += other.iterations
@@ -380,6 +392,7 @@ class Stats:
             self.worst_seconds, self.worst_size = other.worst_seconds, other.worst_size
             self.worst_sha1 = other.worst_sha1
         self.seconds = max(self.seconds, other.seconds)
+        self.peak_rss_mb = max(self.peak_rss_mb, other.peak_rss_mb)
         self.crash_files.extend(other.crash_files)
         for k, v in other.signatures.items():
             self.signatures[k] = self.signatures.get(k, 0) + v
@@ -467,6 +480,15 @@ def _limit_memory(megabytes: int) -> None:
         pass
 
 
+def _peak_rss_mb() -> int:
+    try:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # KiB on Linux
+    except (ImportError, OSError):
+        return 0
+
+
 def run_worker(args: tuple[int, int, list[bytes], dict[str, Any], float, bool, int, bool]
                ) -> Stats:
     iterations, seed, seeds, records, max_seconds, quiet, memory_mb, skip_known = args
@@ -531,6 +553,7 @@ def run_worker(args: tuple[int, int, list[bytes], dict[str, Any], float, bool, i
                   f"{stats.crashes}, hangs {stats.hangs}, skipped {stats.skipped}, worst "
                   f"{stats.worst_seconds:.2f} s", file=sys.stderr, flush=True)
     stats.seconds = time.perf_counter() - started
+    stats.peak_rss_mb = _peak_rss_mb()
     return stats
 
 
@@ -577,6 +600,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"rate: {total.iterations / wall if wall else 0:,.0f}/s ({jobs} job(s))")
     print(f"crashes: {total.crashes}  hangs (time-budget): {total.hangs}  "
           f"skipped as known bugs: {total.skipped}")
+    print(f"peak RSS of a worker: {total.peak_rss_mb:,} MB")
     print(f"worst per-message time: {total.worst_seconds:.3f} s ({total.worst_size:,} bytes, "
           f"sha1 {total.worst_sha1})")
     if total.errors:
