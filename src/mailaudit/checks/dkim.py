@@ -102,7 +102,7 @@ def check_dkim(msg: ParsedMessage, resolver: Resolver, *, now: float | None = No
 
     ``now`` is used for t= and x= on the fast path; the dkimpy fallback always uses the clock.
     """
-    view = fast.view_of(msg.raw)
+    view = fast.view_of(msg)
     fetcher = KeyFetcher(resolver)
     if view.error:
         count = sum(1 for h in msg.headers if h.lname == "dkim-signature")
