@@ -74,8 +74,18 @@ class MessageView:
     the body are sliced from the message only when a signature needs them, so an unsigned
     message costs nothing here."""
 
-    __slots__ = ("raw", "error", "limited", "_fields", "_body_start", "_body", "_headers",
-                 "_canon", "_bodyhash", "_sigs")
+    __slots__ = (
+        "_body",
+        "_body_start",
+        "_bodyhash",
+        "_canon",
+        "_fields",
+        "_headers",
+        "_sigs",
+        "error",
+        "limited",
+        "raw",
+    )
 
     def __init__(self, raw: bytes, spans: tuple[FieldSpan, ...], body_start: int, *,
                  complete: bool = True) -> None:

@@ -65,6 +65,7 @@ _CHUNK = 1 << 20
 _NOT_B64 = bytes(sorted(set(range(256)) - set(
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")))
 _IDENTITY_CTES = frozenset({"", "7bit", "8bit", "binary"})
+_STREAMED_CTES = _IDENTITY_CTES | {"base64", "quoted-printable"}
 # The stdlib feed parser holds every line of a multipart body as a str (~60 bytes each); past
 # this many lines the source is cut (a finding). Real mail has ~14,000 lines per MB of base64.
 _MAX_FEED_LINES = 1_000_000
@@ -81,11 +82,12 @@ def _line_end(payload: bytes | str, i: int) -> int:
     return len(payload) if nl < 0 else nl + 1
 
 
-def decode_transfer(cte: str, payload: bytes | str, room: int) -> tuple[bytes, bool] | None:
+def decode_transfer(cte: str, payload: bytes | str, room: int, start: int = 0
+                    ) -> tuple[bytes, bool] | None:
     """Undo a large part's transfer encoding, producing at most ``room`` bytes: (data, cut).
 
-    ``payload`` is the part body as sent (bytes, or the stdlib's surrogate-escaped str); it is
-    read in chunks, so memory is ``room`` plus one chunk whatever the encoded size: 48 MB of
+    ``payload[start:]`` is the part body as sent (bytes, or the stdlib's surrogate-escaped
+    str; for a one-part message, the message itself and the body offset); it is read in chunks, so memory is ``room`` plus one chunk whatever the encoded size: 48 MB of
     quoted-printable soft line breaks decode to nothing and used to cost 1.6 GB. None for a
     transfer encoding decoded by the stdlib (x-uuencode; its output is never larger).
     """
@@ -93,27 +95,32 @@ def decode_transfer(cte: str, payload: bytes | str, room: int) -> tuple[bytes, b
 
     n = len(payload)
     if cte in _IDENTITY_CTES:
-        return _chunk(payload, 0, room), n > room
+        return _chunk(payload, start, start + room), n - start > room
     if cte == "base64":
         # Non-strict a2b_base64 over a prefix that holds enough alphabet characters for
         # ``room`` bytes: it skips line ends and junk and stops at completed padding, as the
         # stdlib's lenient path does (email._encoded_words.decode_b, validate=False).
         need = (room // 3 + 2) * 4
-        have = end = 0
+        kept: list[bytes] = []
+        have, end = 0, start
         while end < n and have < need:
             begin, end = end, min(n, end + _CHUNK)
-            have += len(_chunk(payload, begin, end).translate(None, _NOT_B64))
-        encoded = _chunk(payload, 0, end)
+            kept.append(_chunk(payload, begin, end).translate(None, _NOT_B64))
+            have += len(kept[-1])
+        clean = b"".join(kept)
+        del kept
+        if end < n:  # a prefix: whole quads only, so it decodes as the same bytes of the whole
+            clean = clean[:len(clean) // 4 * 4]
         try:
-            data = binascii.a2b_base64(encoded)
+            data = binascii.a2b_base64(clean)
         except binascii.Error:  # a lone last character: the stdlib keeps the bytes as sent
-            data = encoded
+            data = _chunk(payload, start, min(n, start + room))
         return data[:room], len(data) > room or end < n
     if cte == "quoted-printable":
         # Line by line in chunks that end at a line end: a2b_qp is line-local (a soft break
         # joins a line to the next by dropping "=" and the break), so chunking changes nothing.
         out: list[bytes] = []
-        size = i = 0
+        size, i = 0, start
         while i < n and size <= room:
             j = _line_end(payload, min(n, i + _CHUNK))
             piece = binascii.a2b_qp(_chunk(payload, i, j))
@@ -186,7 +193,7 @@ class _Walk:
         self.messages: list[Part] = []
         self.decoded = 0
         self.size_hit = False
-        self.root_body: bytes | None = None  # the body of a one-part message, not parsed
+        self.root_body: tuple[bytes, int] | None = None  # (message, body offset) of a one-part message
 
     def note(self, code: str, message: str, severity: Severity = Severity.WARNING) -> None:
         if code.startswith("limit-") and any(f.code == code for f in self.findings):
@@ -221,16 +228,16 @@ class _Walk:
                       f"{self.limits.max_decoded_body_bytes} decoded bytes "
                       "(limit max_decoded_body_bytes)")
 
-    def decode(self, part: Message, body: bytes | None) -> bytes:
+    def decode(self, part: Message, body: tuple[bytes, int] | None) -> bytes:
         """The part's decoded payload, decoding no further than the room left under
         max_decoded_body_bytes. ``body``: the part's bytes when the stdlib did not read them."""
         room = max(0, self.limits.max_decoded_body_bytes - self.decoded)
-        payload: bytes | str = body if body is not None else part.get_payload()
+        payload, start = body if body is not None else (part.get_payload(), 0)
         if not isinstance(payload, (bytes, str)):
             return b""
         cte = str(part.get("content-transfer-encoding", "")).strip().lower()
-        small = len(payload) <= _STDLIB_DECODE_BYTES
-        decoded = None if small else decode_transfer(cte, payload, room)
+        small = len(payload) - start <= _STDLIB_DECODE_BYTES
+        decoded = None if small else decode_transfer(cte, payload, room, start)
         if decoded is None:
             data = part.get_payload(decode=True)
             return self.take(data if isinstance(data, bytes) else b"") or b""
@@ -240,7 +247,7 @@ class _Walk:
         self.decoded += len(data)
         return data
 
-    def leaf(self, part: Message, path: str, body: bytes | None = None) -> None:
+    def leaf(self, part: Message, path: str, body: tuple[bytes, int] | None = None) -> None:
         ctype = part.get_content_type()
         filename = part.get_filename() or ""
         disposition = (part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
@@ -352,8 +359,10 @@ def load_body(raw: bytes, headers: tuple[Header, ...], body_offset: int,
             root = email.message_from_bytes(head, policy=policy.compat32)
         except _EMAIL_ERRORS:
             root = None
-        if root is not None and root.get_content_maintype() not in ("multipart", "message"):
-            walk.root_body = raw[body_offset:]
+        cte = "" if root is None else str(root.get("content-transfer-encoding", "")).strip().lower()
+        if (root is not None and root.get_content_maintype() not in ("multipart", "message")
+                and cte in _STREAMED_CTES):
+            walk.root_body = (raw, body_offset)
             walk.walk(root)
             return walk.body()
     src = _mime_source(raw, headers, body_offset)
