@@ -34,9 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import OUT
 from _mbox import read_mbox
 
-from mailaudit.checks import authenticate
-from mailaudit.checks.dkim import KeyFetcher
-from mailaudit.checks.recorded import read_recorded
+from mailaudit.checks.authenticate import authenticate
+from mailaudit.checks.dkim.check import KeyFetcher
+from mailaudit.checks.recorded.trust import read_recorded
 from mailaudit.dns.snapshot import SnapshotResolver
 from mailaudit.options import AuditOptions
 from mailaudit.parse import parse_message
@@ -68,12 +68,12 @@ def floor(messages: list[bytes], resolver: SnapshotResolver, *, arc: bool) -> No
 
 def stages(messages: list[bytes], resolver: SnapshotResolver,
            options: AuditOptions) -> dict[str, float]:
-    from mailaudit.checks.arc import check_arc
-    from mailaudit.checks.compare import disagreements
-    from mailaudit.checks.dkim import check_dkim
-    from mailaudit.checks.dmarc import check_dmarc
-    from mailaudit.checks.envelope import choose_envelope
-    from mailaudit.checks.spf import check_spf
+    from mailaudit.checks.arc.check import check_arc
+    from mailaudit.checks.dkim.check import check_dkim
+    from mailaudit.checks.dmarc.check import check_dmarc
+    from mailaudit.checks.recorded.compare import disagreements
+    from mailaudit.checks.recorded.envelope import choose_envelope
+    from mailaudit.checks.spf.check import check_spf
     from mailaudit.dns.budget import BudgetResolver
 
     spent = dict.fromkeys(("parse", "recorded", "envelope", "dkim", "spf", "dmarc", "arc",

@@ -18,12 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import contextlib
 
-from test_dkim_generated import generate_corpus
-
-from mailaudit.checks import dkim_fast as fast
-from mailaudit.checks.dkim import KeyFetcher, check_dkim
+from mailaudit.checks.dkim import fast
+from mailaudit.checks.dkim.check import KeyFetcher, check_dkim
 from mailaudit.dns.snapshot import SnapshotResolver
 from mailaudit.parse.message import ParsedMessage
+from support.dkimgen import generate_corpus
 
 
 def _count(raw: bytes) -> int:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from email import message_from_bytes, policy
 
-from mailaudit.checks.recorded import read_recorded
+from mailaudit.checks.recorded.trust import read_recorded
 from mailaudit.parse import parse_message
 
 WORDS = ["account", "tenant", "verify", "security", "code", "Microsoft", "Teams", "invitation", "billing", "please", "review", "sign-in", "activity", "organisation", "message", "notification", "support"]

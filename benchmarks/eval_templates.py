@@ -25,6 +25,9 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+# The sample generator lives with the tests (tests/support/synth); it is not part of the package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
 BENIGN: dict[str, list[str]] = {
     "org_name": ["Contoso Ltd", "Fabrikam, Inc.", "Northwind Traders", "Müller & Söhne GmbH",
                  "St. Mary's Hospital", "US Visa & American Citizen Services",
@@ -66,9 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from mailaudit.audit import audit_message
-    from mailaudit.synth.build import Mailbox
-    from mailaudit.synth.notify import Notification, open_workshop, send_notification
     from mailaudit.templates.matcher import example_values
+    from support.synth.build import Mailbox
+    from support.synth.notify import Notification, open_workshop, send_notification
 
     shop = open_workshop(args.keys if args.keys.is_dir() else None)
     rng = random.Random(2026)

@@ -2,7 +2,7 @@
 
     python fuzz/fuzz_audit.py --iterations 100000 --seed 1 [--corpus DIR] [--jobs 2]
 
-Seeds are signed and received notifications from ``mailaudit.synth`` (when the catalog has
+Seeds are signed and received notifications from ``support.synth`` (when the catalog has
 templates), a set of hand-built messages that exercise every header the checks read, and every
 file under ``--corpus`` (default: ../shared/corpora/mail when present). Each iteration applies
 one to four mutations and audits the result against a ``SnapshotResolver`` holding the seeds'
@@ -29,6 +29,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+# The sample generator lives with the tests (tests/support/synth); it is not part of the package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 HERE = Path(__file__).resolve().parent
 CRASH_DIR = HERE / "crashes"
@@ -303,8 +306,8 @@ def synth_seeds(rng: random.Random) -> SeedSet:
     try:
         from datetime import UTC, datetime
 
-        from mailaudit.synth.build import Mailbox
-        from mailaudit.synth.notify import Notification, open_workshop, send_notification
+        from support.synth.build import Mailbox
+        from support.synth.notify import Notification, open_workshop, send_notification
 
         shop = open_workshop(None)
         out.records = dict(shop.records)
@@ -353,7 +356,7 @@ def build_seeds(corpus: Sequence[Path], seed: int) -> SeedSet:
 
 
 # -- known open bugs ------------------------------------------------------------------------
-# Inputs that trigger a bug already reported (tests/test_fuzz_regressions.py, xfail) are skipped
+# Inputs that trigger a bug already reported (tests/hostile/test_fuzz_regressions.py, xfail) are skipped
 # with --skip-known, so the time budget is spent finding new ones. Each entry names its test.
 
 def known_bug(raw: bytes) -> str:
@@ -400,8 +403,8 @@ class Stats:
 
 def triage(raw: bytes, resolver: Any, catalog: Any) -> str:
     """Run the pipeline's stages without audit_message's safety net, to get the traceback."""
-    from mailaudit.checks import authenticate
-    from mailaudit.checks.recorded import read_recorded
+    from mailaudit.checks.authenticate import authenticate
+    from mailaudit.checks.recorded.trust import read_recorded
     from mailaudit.options import AuditOptions
     from mailaudit.parse import parse_message
     from mailaudit.templates.matcher import claim_of, match_message
@@ -434,7 +437,7 @@ def save_crash(raw: bytes, what: str, detail: str) -> Path:
 
 
 class _Budget:
-    """Like ``mailaudit.batch.time_budget``, but remembers where the alarm caught the audit, so a
+    """Like ``mailaudit.run.time_budget``, but remembers where the alarm caught the audit, so a
     hang is reported with the code that was running."""
 
     def __init__(self, seconds: float) -> None:

@@ -14,6 +14,9 @@ import argparse
 import sys
 from pathlib import Path
 
+# The sample generator lives with the tests (tests/support/synth); it is not part of the package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -26,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from mailaudit.errors import MailauditError
-    from mailaudit.synth import build_sample_set
+    from support.synth import build_sample_set
 
     try:
         written = build_sample_set(args.out, seed=args.seed, key_dir=args.keys,

@@ -42,7 +42,7 @@ class AuditTimeout(BaseException):
     ``Exception`` broadly: dnspython's resolve loop takes any exception for a failed server and
     moves on, and the checks turn library errors into temperror. As an ``Exception`` the alarm
     was swallowed there, and a dead DNS server held one message for max_dns_lookups x the
-    resolver lifetime (measured: 62 s for a 2 s budget, tests/test_dns_abuse.py).
+    resolver lifetime (measured: 62 s for a 2 s budget, tests/dns/test_dns_abuse.py).
     """
 
 
@@ -59,8 +59,8 @@ def _audit(raw: bytes, *, resolver: Resolver | None, catalog: Catalog | None,
            truncated: bool) -> tuple[AuditResult, ParsedMessage | None]:
     """``audit_message``, also handing back the parsed message (None when parsing failed), so
     that attached messages are found without parsing the message a second time."""
-    from mailaudit.checks import authenticate
-    from mailaudit.checks.recorded import read_recorded
+    from mailaudit.checks.authenticate import authenticate
+    from mailaudit.checks.recorded.trust import read_recorded
     from mailaudit.parse import parse_message
     from mailaudit.verdict import decide
 

@@ -74,7 +74,7 @@ def edit_distance_at_most(a: str, b: str, limit: int) -> int | None:
 
 @functools.cache
 def _psl() -> object:
-    from mailaudit.psl import psl
+    from mailaudit.parse.domains import psl
 
     return psl()
 

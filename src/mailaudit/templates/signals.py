@@ -83,7 +83,7 @@ def _urgency_pattern() -> re.Pattern[str] | None:
 
 
 def _psl() -> Any:
-    from mailaudit.psl import psl
+    from mailaudit.parse.domains import psl
 
     return psl()
 

@@ -1,0 +1,242 @@
+"""DKIM verification of every signature (RFC 6376, RFC 8301, RFC 8463).
+
+Each signature goes through the fast path (``checks.dkim.fast``), which reaches dkimpy's verdict
+in a fraction of the time. Whatever the fast path does not handle (``Unsupported``: odd RSA or
+Ed25519 keys that OpenSSL refuses, or an internal error) is verified by dkimpy itself. Both ask
+DNS through ``KeyFetcher``, which remembers *why* a key was missing: dkimpy collapses "the name
+does not exist" and "the snapshot does not say" into one ``None``, and those must stay apart
+(the first is permerror, the second temperror / unverifiable).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from mailaudit.checks.dkim import fast
+from mailaudit.checks.dkim.tags import TagList, parse_tags
+from mailaudit.dns.base import DnsOutcome, NoData, NotCaptured, NXDomain, Resolver, TempFail
+from mailaudit.model import CheckResult, Finding, PropValue, Severity
+from mailaudit.parse.message import ParsedMessage
+
+log = logging.getLogger(__name__)
+
+KEYS = fast.KeyCache()  # parsed public keys, shared by every message in this process
+
+# Why a key lookup gave nothing; the reason text is what the result shows.
+KEY_NXDOMAIN = "key does not exist (NXDOMAIN)"
+KEY_NODATA = "key does not exist (no TXT record)"
+KEY_NOT_CAPTURED = "key not captured (unverifiable)"
+KEY_TEMPFAIL = "key lookup failed temporarily"
+KEY_BAD_NAME = "selector and domain do not form a valid DNS name"
+
+
+class KeyFetcher:
+    """TXT lookups for key records, in dkimpy's ``dnsfunc`` shape, over our ``Resolver``.
+
+    The first TXT record is used, as dkimpy does (RFC 6376 section 3.6.2.2 leaves several
+    records undefined). Answers and outcomes are kept per name for the message.
+    """
+
+    def __init__(self, resolver: Resolver, *, asked: KeyFetcher | None = None) -> None:
+        self.resolver = resolver
+        self.records: dict[bytes, bytes | None] = {}
+        self.problems: dict[bytes, str] = {}  # name -> one of the KEY_* reasons
+        self._asked = asked
+
+    def replay(self) -> KeyFetcher:
+        """A fresh fetcher that answers the names this one already asked from what it got,
+        without asking (or charging the lookup budget) again: for a second verifier over the
+        same message, which must see the same answers and only its own problems."""
+        return KeyFetcher(self.resolver, asked=self)
+
+    def __call__(self, name: bytes, timeout: float = 5) -> bytes | None:
+        if name in self.records:
+            return self.records[name]
+        if self._asked is not None and name in self._asked.records:
+            self.records[name] = self._asked.records[name]
+            if name in self._asked.problems:
+                self.problems[name] = self._asked.problems[name]
+            return self.records[name]
+        record: bytes | None = None
+        text = name.decode("utf-8", "replace").rstrip(".")
+        if not _valid_dns_name(text):
+            self.problems[name] = KEY_BAD_NAME
+        else:
+            try:
+                answers = self.resolver.txt(text)
+                record = answers[0].encode("utf-8", "replace") if answers else None
+                if record is None:
+                    self.problems[name] = KEY_NODATA
+            except NotCaptured:
+                self.problems[name] = KEY_NOT_CAPTURED
+            except TempFail:
+                self.problems[name] = KEY_TEMPFAIL
+            except NXDomain:
+                self.problems[name] = KEY_NXDOMAIN
+            except NoData:
+                self.problems[name] = KEY_NODATA
+            except DnsOutcome:
+                self.problems[name] = KEY_TEMPFAIL
+            except Exception as exc:  # a resolver bug must not become a verdict
+                log.warning("TXT lookup for %s raised %r", text, exc)
+                self.problems[name] = KEY_TEMPFAIL
+        self.records[name] = record
+        return record
+
+    def unavailable(self) -> list[str]:
+        """Problems that mean "we do not know" rather than "there is no key"."""
+        return [p for p in self.problems.values() if p in (KEY_NOT_CAPTURED, KEY_TEMPFAIL)]
+
+
+def _valid_dns_name(name: str) -> bool:
+    if not name or len(name) > 253:
+        return False
+    return all(0 < len(label) <= 63 for label in name.split("."))
+
+
+def check_dkim(msg: ParsedMessage, resolver: Resolver, *, now: float | None = None,
+               max_signatures: int = 20
+               ) -> tuple[tuple[CheckResult, ...], tuple[Finding, ...]]:
+    """One result per DKIM-Signature, topmost first; a single "none" when unsigned.
+
+    ``now`` is used for t= and x= on the fast path; the dkimpy fallback always uses the clock.
+    """
+    view = fast.view_of(msg)
+    fetcher = KeyFetcher(resolver)
+    if view.error:
+        count = sum(1 for h in msg.headers if h.lname == "dkim-signature")
+        sig_values = [h.raw.partition(b":")[2] for h in msg.headers if h.lname == "dkim-signature"]
+    else:
+        sig_values = [v for _, v in view.sig_headers()]
+        count = len(sig_values)
+    if count == 0:
+        return (CheckResult("dkim", "none", "message not signed"),), ()
+    results: list[CheckResult] = []
+    findings: list[Finding] = []
+    dk: list[Any] = []  # the dkimpy verifier, built only if a signature needs it
+    # RFC 6376 §6.1: a verifier may limit how many signatures it checks. Thousands of copies
+    # of one signature cost thousands of verifications for nothing.
+    for idx in range(min(count, max_signatures)):
+        res, found = _check_one(msg.raw, view, idx, sig_values[idx], fetcher, now, dk)
+        results.append(res)
+        findings.extend(found)
+    if count > max_signatures:
+        findings.append(Finding(
+            "limit-signatures", Severity.WARNING,
+            f"{count} DKIM signatures; the first {max_signatures} were verified "
+            f"(limit max_signatures), the other {count - max_signatures} were not"))
+    return tuple(results), tuple(findings)
+
+
+def _check_one(raw: bytes, view: fast.MessageView, idx: int, sig_value: bytes,
+               fetcher: KeyFetcher, now: float | None,
+               dk: list[Any]) -> tuple[CheckResult, list[Finding]]:
+    tl = parse_tags(sig_value)
+    try:
+        outcome = fast.verify(view, idx, fetcher, keys=KEYS, now=now,
+                              tags=None if view.error else tl)
+        result, reason, failure = _from_fast(outcome, fetcher, tl)
+        key_bits = outcome.key_bits
+    except Exception as exc:  # Unsupported, or a fast-path bug: dkimpy decides
+        if not isinstance(exc, fast.Unsupported):
+            log.warning("fast DKIM path failed (%r); verifying with dkimpy", exc)
+        result, reason, failure, key_bits = _dkimpy_verify(raw, idx, fetcher, tl, dk)
+
+    tags = tl.tags
+    signed = [p.strip().lower() for p in tags.get(b"h", b"").split(b":")] if b"h" in tags else []
+    if result == "pass" and b"from" not in signed:
+        # RFC 6376 section 6.1.1: a signature that does not cover From MUST be ignored.
+        result, reason, failure = "permerror", "h= does not include From (RFC 6376 section 6.1.1)", "tags"
+    props: dict[str, PropValue] = {
+        "header.d": tl.text(b"d"),
+        "header.s": tl.text(b"s"),
+        "header.a": tl.text(b"a"),
+        "header.i": tl.text(b"i"),
+        "dkim.key_bits": key_bits or None,
+        "dkim.l": b"l" in tags,
+        "dkim.sha1": tags.get(b"a") == b"rsa-sha1",
+        "dkim.h": ":".join(h.decode("utf-8", "replace") for h in signed),
+        "dkim.index": idx,
+    }
+    if failure:
+        props["dkim.failure"] = failure
+    if reason == KEY_NOT_CAPTURED:
+        props["dkim.unverifiable"] = True
+    return CheckResult("dkim", result, reason, props), _findings(view, idx, tags)
+
+
+def _from_fast(outcome: fast.FastResult, fetcher: KeyFetcher,
+               tl: TagList) -> tuple[str, str, str]:
+    """(result, reason, failure kind) for a fast-path outcome."""
+    if outcome.status == "pass":
+        return "pass", "", ""
+    if outcome.status == "nokey":
+        return _missing_key(fetcher, tl)
+    if outcome.status == "fail":
+        return "fail", outcome.reason, "body-hash" if outcome.body_mismatch else "signature"
+    if outcome.revoked:
+        return "permerror", outcome.reason, "key-revoked"
+    if outcome.key_bits or "key" in outcome.reason:
+        return "permerror", outcome.reason, "key"
+    return "permerror", outcome.reason, "tags"
+
+
+def _missing_key(fetcher: KeyFetcher, tl: TagList) -> tuple[str, str, str]:
+    name = tl.tags.get(b"s", b"") + b"._domainkey." + tl.tags.get(b"d", b"") + b"."
+    problem = fetcher.problems.get(name, KEY_NODATA)
+    if problem == KEY_NOT_CAPTURED:
+        return "temperror", problem, "key-not-captured"
+    if problem == KEY_TEMPFAIL:
+        return "temperror", problem, "key-tempfail"
+    return "permerror", problem, "key-missing"
+
+
+def _dkimpy_verify(raw: bytes, idx: int, fetcher: KeyFetcher, tl: TagList,
+                   dk: list[Any]) -> tuple[str, str, str, int]:
+    import dkim
+
+    try:
+        if not dk:
+            dk.append(dkim.DKIM(raw, minkey=fast.MIN_RSA_BITS))
+        d = dk[0]
+        ok = d.verify(idx=idx, dnsfunc=fetcher)
+    except dkim.ValidationError as exc:
+        text = str(exc)
+        if text.startswith("body hash mismatch"):
+            return "fail", "body hash did not verify", "body-hash", 0
+        return "permerror", _short(text), "tags", 0
+    except dkim.KeyFormatError as exc:
+        return "permerror", _short(str(exc)), "key", 0
+    except Exception as exc:  # dkimpy raises many kinds on hostile input
+        return "permerror", f"signature could not be processed ({_short(str(exc) or type(exc).__name__)})", "tags", 0
+    bits = int(getattr(d, "keysize", 0) or 0)
+    if ok:
+        return "pass", "", "", bits
+    name = tl.tags.get(b"s", b"") + b"._domainkey." + tl.tags.get(b"d", b"") + b"."
+    if fetcher.records.get(name) is None and name in fetcher.problems:
+        result, reason, failure = _missing_key(fetcher, tl)
+        return result, reason, failure, 0
+    return "fail", "signature did not verify", "signature", bits
+
+
+def _findings(view: fast.MessageView, idx: int, tags: dict[bytes, bytes]) -> list[Finding]:
+    out: list[Finding] = []
+    where = f"DKIM-Signature #{idx + 1} (d={tags.get(b'd', b'').decode('utf-8', 'replace')})"
+    if b"l" in tags:
+        message = "l= lets text be appended after signing"
+        raw_l = tags[b"l"]
+        canon = fast.parse_c(tags.get(b"c"))
+        if raw_l.isdigit() and raw_l.isascii() and len(raw_l) <= 76 and canon and not view.error:
+            unsigned = len(view.canonical_body(canon[1])) - int(raw_l)
+            if unsigned > 0:
+                message += f"; {unsigned} bytes of the body are not covered by the signature"
+        out.append(Finding("dkim-l-tag", Severity.WARNING, message, where))
+    if tags.get(b"a") == b"rsa-sha1":
+        out.append(Finding("dkim-sha1", Severity.WARNING,
+                           "signed with rsa-sha1, which RFC 8301 section 3.1 retires", where))
+    return out
+
+
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,132 @@
+"""Which IP, HELO and MAIL FROM to evaluate SPF with, and where each came from.
+
+Order (ARCHITECTURE, "Sender IP"): what the user said; what the trusted receiver recorded;
+else the Received chain, walked from the top while hops are inside the receiving organisation,
+taking the first hop whose sending IP is outside it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+
+from mailaudit.model import Envelope, ReceivedHop
+from mailaudit.options import AuditOptions
+from mailaudit.parse.domains import org_domain_psl
+from mailaudit.parse.message import ParsedMessage
+
+_MAX_HOPS = 50  # a hostile message may carry thousands of Received fields
+
+# Addresses that never belong to the sending side of an Internet SMTP hand-off. Written out
+# rather than ``is_private``, which also covers the documentation ranges.
+_INTERNAL_NETS = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
+    "169.254.0.0/16", "0.0.0.0/8", "::1/128", "fc00::/7", "fe80::/10", "::/128",
+))
+
+# Exchange Online's own datacentre hops (mailbox and transport servers) use these names with
+# internal IPv6 (2603:10xx::) or private addresses; its outbound relays
+# (*.outbound.protection.outlook.com, public IPv4) hand mail between tenants and are external.
+_MICROSOFT_INTERNAL_SUFFIXES = (".prod.outlook.com", ".prod.exchangelabs.com",
+                                ".prod.protection.outlook.com", ".outlook.office365.com")
+
+# Organisational domains shared by every customer of a mail platform: sharing one with the
+# receiver says nothing about being inside the receiver's organisation.
+_SHARED_PLATFORMS = frozenset({"outlook.com", "office365.com", "google.com", "gmail.com",
+                               "yahoo.com", "amazonses.com", "icloud.com", "me.com"})
+
+
+def choose_envelope(msg: ParsedMessage, recorded_envelope: Envelope | None,
+                    options: AuditOptions, *, internal_hosts: Sequence[str] = ()) -> Envelope:
+    return_path = _return_path(msg)
+    hop = _first_external_hop(msg.received, internal_hosts)
+    if options.ip:
+        return Envelope(ip=options.ip, helo=options.helo or _helo(recorded_envelope, hop),
+                        mail_from=_first(options.mail_from, _mail_from(recorded_envelope),
+                                         return_path),
+                        source="options")
+    if recorded_envelope is not None and recorded_envelope.ip:
+        return Envelope(ip=recorded_envelope.ip,
+                        helo=options.helo or recorded_envelope.helo or _helo(None, hop),
+                        mail_from=_first(options.mail_from, recorded_envelope.mail_from,
+                                         return_path),
+                        source=recorded_envelope.source)
+    mail_from = _first(options.mail_from, _mail_from(recorded_envelope), return_path)
+    if hop is not None:
+        return Envelope(ip=hop.from_ip, helo=options.helo or hop.from_host,
+                        mail_from=mail_from, source="received")
+    return Envelope(ip=None, helo=options.helo, mail_from=mail_from, source="none")
+
+
+def _first(*values: str | None) -> str | None:
+    return next((v for v in values if v is not None), None)
+
+
+def _mail_from(recorded: Envelope | None) -> str | None:
+    return recorded.mail_from if recorded is not None else None
+
+
+def _helo(recorded: Envelope | None, hop: ReceivedHop | None) -> str | None:
+    if recorded is not None and recorded.helo:
+        return recorded.helo
+    return hop.from_host if hop is not None else None
+
+
+def _return_path(msg: ParsedMessage) -> str | None:
+    """Return-Path is written by the final delivery agent from MAIL FROM (RFC 5321 §4.4);
+    ``<>`` (the null sender) becomes ``""``."""
+    if msg.return_path is not None:
+        return msg.return_path.address
+    value = msg.get("return-path")
+    if value is not None and value.strip().replace(" ", "") == "<>":
+        return ""
+    return None
+
+
+def _first_external_hop(hops: Sequence[ReceivedHop],
+                        internal_hosts: Sequence[str]) -> ReceivedHop | None:
+    if not hops:
+        return None
+    receiver_org = _org(hops[0].by_host)
+    if receiver_org in _SHARED_PLATFORMS:
+        receiver_org = None
+    internal = tuple(h.lower().strip(".") for h in internal_hosts if h)
+    for hop in hops[:_MAX_HOPS]:
+        ip = _ip(hop.from_ip)
+        if ip is None:
+            continue  # local submission, or a hop we cannot read: no sender IP here
+        if not _is_internal(hop, ip, receiver_org, internal):
+            return hop
+    return None
+
+
+def _is_internal(hop: ReceivedHop, ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+                 receiver_org: str | None, internal: tuple[str, ...]) -> bool:
+    if any(ip in net for net in _INTERNAL_NETS if net.version == ip.version):
+        return True
+    host = (hop.from_host or "").lower().rstrip(".")
+    text_ip = str(ip)
+    for name in internal:
+        if host == name or host.endswith("." + name) or text_ip == name:
+            return True
+    if host.endswith(_MICROSOFT_INTERNAL_SUFFIXES) and (ip.version == 6 or ip.is_private):
+        return True
+    return receiver_org is not None and bool(host) and _org(host) == receiver_org
+
+
+def _ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if not text:
+        return None
+    try:
+        ip = ipaddress.ip_address(text.strip().strip("[]").removeprefix("IPv6:"))
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _org(host: str | None) -> str | None:
+    if not host or _ip(host) is not None:
+        return None  # an address literal has no organisational domain
+    return org_domain_psl(host)

@@ -1,0 +1,96 @@
+"""check_spf beyond the published suites: limits, hostile records, missing data."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from mailaudit.checks.spf.check import check_spf
+from mailaudit.dns.snapshot import SnapshotResolver
+from mailaudit.model import Envelope
+
+
+def _spf(records: dict[str, Any], mail_from: str = "user@example.org", *, ip: str | None = "192.0.2.1",
+         helo: str = "mail.example.org", complete: bool = True) -> Any:
+    return check_spf(Envelope(ip=ip, helo=helo, mail_from=mail_from, source="options"),
+                     SnapshotResolver(records, complete=complete))
+
+
+def test_pass_and_props() -> None:
+    r = _spf({"example.org": {"TXT": ["v=spf1 ip4:192.0.2.0/24 -all"]}}, "<User@Example.org>")
+    assert r.result == "pass"
+    assert r.props["smtp.mailfrom"] == "User@Example.org"
+    assert r.props["spf.domain"] == "example.org"
+    assert r.props["client-ip"] == "192.0.2.1" and r.props["envelope.source"] == "options"
+
+
+def test_null_sender_uses_helo() -> None:
+    r = _spf({"mail.example.org": {"TXT": ["v=spf1 a -all"], "A": ["192.0.2.1"]}}, "<>")
+    assert r.result == "pass"
+    assert r.props["smtp.helo"] == "mail.example.org" and "smtp.mailfrom" not in r.props
+
+
+def test_no_ip_is_none_never_fail() -> None:
+    r = _spf({"example.org": {"TXT": ["v=spf1 -all"]}}, ip=None)
+    assert (r.result, r.reason) == ("none", "no sender IP known")
+
+
+def test_bad_ip_is_none() -> None:
+    assert _spf({}, ip="999.1.1.1").result == "none"
+
+
+def test_include_loop_is_permerror() -> None:
+    r = _spf({"example.org": {"TXT": ["v=spf1 include:b.example.org -all"]},
+              "b.example.org": {"TXT": ["v=spf1 include:example.org -all"]}})
+    assert r.result == "permerror"
+
+
+def test_lookup_limit_is_permerror() -> None:
+    chain = {f"h{i}.example.org": {"TXT": [f"v=spf1 include:h{i + 1}.example.org -all"]}
+             for i in range(12)}
+    chain["example.org"] = {"TXT": ["v=spf1 include:h0.example.org -all"]}
+    assert _spf(chain).result == "permerror"
+    many_a = " ".join(f"a:n{i}.example.org" for i in range(11))
+    records: dict[str, Any] = {"example.org": {"TXT": [f"v=spf1 {many_a} -all"]}}
+    records.update({f"n{i}.example.org": {"A": ["198.51.100.1"]} for i in range(11)})
+    assert _spf(records).result == "permerror"
+
+
+def test_void_lookup_limit_is_permerror() -> None:
+    r = _spf({"example.org": {"TXT": ["v=spf1 a:x1.example.org a:x2.example.org "
+                                      "a:x3.example.org -all"]}})
+    assert r.result == "permerror"
+
+
+def test_huge_txt_answers_stay_fast() -> None:
+    mechs = " ".join(f"ip4:198.51.{i // 256}.{i % 256}" for i in range(20_000))
+    junk = ["x" * 60_000 for _ in range(50)]
+    started = time.monotonic()
+    r = _spf({"example.org": {"TXT": [f"v=spf1 {mechs} -all", *junk]}})
+    assert r.result == "fail"
+    assert time.monotonic() - started < 5.0
+
+
+def test_two_spf_records_is_permerror() -> None:
+    assert _spf({"example.org": {"TXT": ["v=spf1 -all", "v=spf1 +all"]}}).result == "permerror"
+
+
+@pytest.mark.parametrize("entry", [None, "TIMEOUT"], ids=["not-captured", "timeout"])
+def test_missing_or_timed_out_name_is_temperror(entry: str | None) -> None:
+    records: dict[str, Any] = {} if entry is None else {"example.org": entry}
+    r = _spf(records, complete=False)
+    assert r.result == "temperror"
+
+
+def test_include_not_captured_is_temperror_not_fail() -> None:
+    r = _spf({"example.org": {"TXT": ["v=spf1 include:other.example -all"]}}, complete=False)
+    assert r.result == "temperror"
+
+
+@pytest.mark.parametrize("mail_from", ["a@" + "b." * 600 + "org", "@@@", "\x00@\x00", "<<>>",
+                                       "u@exa mple.org", "u@[192.0.2.1]", "é@exämple.org"])
+def test_hostile_identities_do_not_crash(mail_from: str) -> None:
+    r = _spf({"example.org": {"TXT": ["v=spf1 -all"]}}, mail_from, complete=False)
+    assert r.result in {"none", "neutral", "permerror", "temperror", "fail", "softfail"}

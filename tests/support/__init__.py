@@ -1,0 +1,1 @@
+"""Test support: message and key generators, the loopback DNS server, suite loaders."""
