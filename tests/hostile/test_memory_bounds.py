@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from support.paths import REPO
 
 HOSTILE_BOUND_MB = 600
