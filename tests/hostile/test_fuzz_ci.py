@@ -16,6 +16,7 @@ import tracemalloc
 from types import ModuleType
 
 import pytest
+
 from support.paths import REPO
 
 FUZZER = REPO / "fuzz" / "fuzz_audit.py"
