@@ -147,6 +147,15 @@ def test_html_tag_with_3_million_attributes(tmp_path: Path) -> None:
     assert peak <= HOSTILE_BOUND_MB, f"peak RSS {peak} MB"
 
 
+def test_text_of_a_million_links(tmp_path: Path) -> None:
+    """20 MB of plain text that is nothing but URLs: the first 5,000 are kept, the rest
+    counted (each kept Link is ~200 bytes)."""
+    body = b"http://a.example/ " * 1_100_000 + b"\r\n"
+    codes, peak = check_one(tmp_path, "links", _mime(b"text/plain; charset=utf-8", None, body))
+    assert "limit-links" in codes
+    assert peak <= HOSTILE_BOUND_MB, f"peak RSS {peak} MB"
+
+
 # -- ordinary mail ----------------------------------------------------------------------------
 
 def test_ordinary_mail_per_worker() -> None:

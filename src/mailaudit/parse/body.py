@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from mailaudit.model import Finding, Link, Severity
 from mailaudit.options import Limits
 from mailaudit.parse.html_text import html_to_text_limited
-from mailaudit.parse.links import text_links
+from mailaudit.parse.links import MAX_LINKS, text_links_limited
 from mailaudit.parse.message import Body, Header, Part
 
 if TYPE_CHECKING:
@@ -221,6 +221,13 @@ class _Walk:
             findings=tuple(self.findings),
         )
 
+    def add_links(self, links: list[Link]) -> None:
+        room = MAX_LINKS - len(self.links)
+        if len(links) > room:
+            self.note("limit-links", f"links past the first {MAX_LINKS} of the message not kept")
+            links = links[:max(0, room)]
+        self.links.extend(links)
+
     def cut(self) -> None:
         if not self.size_hit:
             self.size_hit = True
@@ -260,13 +267,16 @@ class _Walk:
             text = data.decode(codec, "replace")
             if ctype == "text/plain":
                 self.texts.append(text)
-                self.links.extend(text_links(text))
+                links, more = text_links_limited(text)
+                if more:
+                    self.note("limit-links", f"part {path}: {more} links past the first "
+                              f"{MAX_LINKS} not kept")
             else:
                 html_text, links, cuts = html_to_text_limited(text)
                 for what in cuts:
                     self.note("limit-html", f"part {path}: HTML {what}")
                 self.htmls.append(html_text)
-                self.links.extend(links)
+            self.add_links(links)
             return
         self.attachments.append(Part(path, ctype, filename, data))
 
