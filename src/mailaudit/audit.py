@@ -11,6 +11,7 @@ over ``audit_message`` / ``audit_item``.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from mailaudit.model import (
@@ -140,6 +141,9 @@ def audit_item(item: RawMessage | SourceError, *, resolver: Resolver | None,
         return [error_result(item.ref, item.code, item.message)]
     result, msg = _audit(item.data, resolver=resolver, catalog=catalog, options=options,
                          ref=item.ref, parent=item.parent, truncated=item.truncated)
+    if (item.findings or item.caveat) and result.verdict is not Verdict.ERROR:
+        result = replace(result, findings=(*item.findings, *result.findings),
+                         reason=f"{result.reason}; {item.caveat}" if item.caveat else result.reason)
     results = [result]
     if msg is None or result.verdict is Verdict.ERROR or depth >= 3:
         return results

@@ -71,12 +71,16 @@ class MessageRef:
 @dataclass(frozen=True, slots=True)
 class RawMessage:
     """The bytes of one message, as read from its source. ``truncated`` is set when a size
-    limit cut it; ``parent`` is the ref of the carrying message for forwarded attachments."""
+    limit cut it; ``parent`` is the ref of the carrying message for forwarded attachments.
+    ``findings`` are what the source noticed (a PST item rebuilt without transport headers);
+    ``caveat`` is added to the verdict's reason: what could not be checked because of it."""
 
     ref: MessageRef
     data: bytes
     truncated: bool = False
     parent: MessageRef | None = None
+    findings: tuple[Finding, ...] = ()
+    caveat: str = ""
 
 
 @dataclass(frozen=True, slots=True)

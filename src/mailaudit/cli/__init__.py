@@ -58,7 +58,8 @@ def cli() -> None:
     carries someone else's words.
 
     Start with `mailaudit check FILE`. Exit codes: 0 nothing flagged, 1 something flagged,
-    2 usage, 3 input unreadable, 4 DNS unusable, 130 interrupted.
+    2 usage, 3 input unreadable, 4 a service the run needs (DNS, a Dask scheduler) is unusable,
+    130 interrupted.
     """
 
 
@@ -127,6 +128,16 @@ def fail(message: str, code: ExitCode) -> None:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: all cores for large inputs, 1 for a single file).")
 @click.option("--unordered", is_flag=True, help="Write results as they finish, not in input order.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Where messages are audited: this machine (--jobs processes) or a Dask "
+                   "cluster (needs `pip install 'mailaudit[dask]'`).")
+@click.option("--scheduler", envvar="DASK_SCHEDULER_ADDRESS", metavar="ADDRESS",
+              help="--engine dask: the scheduler of an existing cluster (tcp://host:8786; "
+                   "default $DASK_SCHEDULER_ADDRESS); without it, a local cluster sized to "
+                   "this machine. Workers open the inputs by path.")
+@click.option("--shard-size", type=click.IntRange(min=1), default=None, metavar="BYTES",
+              help="--engine dask: split mbox files larger than this into byte ranges "
+                   "(default 32 MiB).")
 @click.option("--resume", "resume_path", type=click.Path(dir_okay=False),
               help="Continue an interrupted --format jsonl run: skip messages already in FILE "
                    "and append the rest to it.")
@@ -140,12 +151,14 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, details: bool | 
           nameservers: tuple[str, ...], offline: bool, no_recompute: bool,
           trust_ids: tuple[str, ...], ip: str | None, helo: str | None, mail_from: str | None,
           template_dirs: tuple[str, ...], fail_on: str, jobs: int | None, unordered: bool,
+          engine: str, scheduler: str | None, shard_size: int | None,
           resume_path: str | None, progress: bool | None, limits: tuple[str, ...],
           color: bool | None) -> None:
     """Audit messages and give each a verdict.
 
     PATH is a message file (.eml), - for standard input, a directory (searched recursively),
-    an mbox file, a Maildir, or an Outlook .msg file (needs `pip install 'mailaudit[msg]'`).
+    an mbox file, a Maildir, an Outlook .msg file (needs `pip install 'mailaudit[msg]'`) or an
+    Outlook .pst/.ost mailbox (needs `pip install 'mailaudit[pst]'`).
     Messages attached as message/rfc822 (a user's "report phishing" forward) get their own
     record.
     """
@@ -165,6 +178,15 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, details: bool | 
             raise click.UsageError("--resume FILE is also the output; leave out --output or give the same file.")
     if paths.count("-") > 1:
         raise click.UsageError("standard input (-) can be read only once.")
+    if engine == "dask":
+        if dns_record:
+            raise click.UsageError("--dns-record sees every lookup in one process; it cannot "
+                                   "go with --engine dask.")
+        if jobs is not None:
+            raise click.UsageError("--jobs sizes the local pool; with --engine dask the "
+                                   "cluster's workers do the work.")
+    elif scheduler and os.environ.get("DASK_SCHEDULER_ADDRESS") != scheduler:
+        raise click.UsageError("--scheduler goes with --engine dask.")
 
     options = AuditOptions(
         recompute=not no_recompute, trust_authserv_ids=trust_ids, ip=ip, helo=helo,
@@ -175,14 +197,23 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, details: bool | 
                          output=fmt)
     code = run_check(list(paths), config=config, fmt=fmt, output=output, details=details,
                      dns_record=dns_record, flagged=flagged, jobs=jobs, ordered=not unordered,
-                     resume_path=resume_path, progress=progress, color=color)
+                     resume_path=resume_path, progress=progress, color=color,
+                     dask=DaskSettings(scheduler, shard_size) if engine == "dask" else None)
     sys.exit(int(code))
+
+
+class DaskSettings:
+    """--engine dask: where the cluster is, and how large an mbox shard is."""
+
+    def __init__(self, scheduler: str | None, shard_size: int | None) -> None:
+        self.scheduler = scheduler or None
+        self.shard_size = shard_size
 
 
 def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
               details: bool | None, dns_record: str | None, flagged: frozenset[str],
               jobs: int | None, ordered: bool, resume_path: str | None, progress: bool | None,
-              color: bool | None) -> ExitCode:
+              color: bool | None, dask: DaskSettings | None = None) -> ExitCode:
     from mailaudit.errors import MailauditError
     from mailaudit.model import Verdict
     from mailaudit.report import OutputFormat, make_writer
@@ -209,6 +240,18 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
         jobs = default_jobs(paths)
     if dns_record:
         jobs = 1  # one recorder sees every lookup
+    from contextlib import ExitStack
+
+    exits = ExitStack()  # the Dask client and cluster, when there is one
+    dask_client: Any = None
+    if dask is not None:
+        from mailaudit.engines.dask import connect
+
+        try:  # before any output: no scheduler, no extra is one sentence and exit code 4
+            dask_client = exits.enter_context(connect(dask.scheduler))
+        except MailauditError as exc:
+            exits.close()
+            fail(exc.message, exc.exit_code)
     skip: set[str] = set()
     stream: IO[str] | None
     if resume_path:
@@ -234,7 +277,16 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
     interrupted = False
     progress_bar = _Progress(paths, enabled=show_progress)
     try:
-        groups = run_inline(items, auditor) if jobs == 1 else run_pool(items, config, jobs=jobs, ordered=ordered)
+        if dask_client is not None:
+            assert dask is not None
+            from mailaudit.engines.dask import SHARD_BYTES, run_dask
+
+            groups = run_dask(paths, config, client=dask_client, ordered=ordered, skip=skip,
+                              shard_bytes=dask.shard_size or SHARD_BYTES)
+        elif jobs == 1:
+            groups = run_inline(items, auditor)
+        else:
+            groups = run_pool(items, config, jobs=jobs, ordered=ordered)
         with progress_bar:
             for group in groups:
                 writer.write_group(group)
@@ -246,6 +298,7 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        exits.close()  # the Dask client and cluster, if any
         writer.close(seconds=time.monotonic() - started,
                      flagged=frozenset(Verdict(v) for v in flagged))
         if stream is not None:
@@ -259,9 +312,24 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
         return ExitCode.INTERRUPTED
     if skip:
         click.echo(f"mailaudit: resumed; skipped {len(skip)} messages already in {resume_path}", err=True)
+    _echo_skipped_items()
     if total and errors == total and not skip:
         return ExitCode.INPUT
     return ExitCode.FLAGGED if flagged_count else ExitCode.OK
+
+
+def _echo_skipped_items() -> None:
+    """PST/OST items that are not mail (appointments, contacts...) were skipped: say how many."""
+    pst = sys.modules.get("mailaudit.sources.pst")  # only loaded when a PST was read
+    if pst is not None:
+        for line in pst.skipped_summary():
+            click.echo(f"mailaudit: {_safe(line)}", err=True)
+        pst.reset_skipped()
+
+
+def _safe(text: str) -> str:
+    # File names are attacker text: no escape sequence reaches the terminal.
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
 
 
 def _is_container(path: str) -> bool:
@@ -270,7 +338,7 @@ def _is_container(path: str) -> bool:
             head = fh.read(8)
     except OSError:
         return False
-    return head.startswith(b"From ") or head == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    return head.startswith((b"From ", b"!BDN")) or head == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 class _Progress:

@@ -8,6 +8,7 @@ the name alone) and an ``iter_...`` generator:
 ``directory``           recursive walk; see its docstring for what is read and skipped
 ``maildir``             ``cur/`` and ``new/`` of a Maildir folder; locator ``maildir:key=``
 ``msg``                 Outlook .msg (OLE2 signature); locator ``msg:attachment=<n>``
+``pst``                 Outlook .pst/.ost (``!BDN``); locator ``pst:<folder path>#<index>``
 ``mbox``                first line starts ``From ``; locator ``mbox:offset=<byte>``
 ``eml``                 anything else that is not binary: one message per file
 ======================  ============================================================
@@ -28,16 +29,16 @@ from typing import BinaryIO
 
 from mailaudit.model import RawMessage, SourceError
 from mailaudit.options import Limits
-from mailaudit.sources import directory, eml, maildir, mbox, msg
+from mailaudit.sources import directory, eml, maildir, mbox, msg, pst
 from mailaudit.sources import stdin as stdin_source
 from mailaudit.sources.file import iter_file
-from mailaudit.sources.sniff import open_readonly, os_error, read_head, source_error
+from mailaudit.sources.sniff import PST_MAGIC, open_readonly, os_error, read_head, source_error
 
 __all__ = ["FORMS", "count_hint", "iter_messages"]
 
 Item = RawMessage | SourceError
 # In the order a path is tested; the first whose detect() says yes reads it.
-FORMS = (stdin_source, maildir, directory, msg, mbox, eml)
+FORMS = (stdin_source, maildir, directory, msg, pst, mbox, eml)
 _COUNT_MBOX_LIMIT = 256 * 1024 * 1024  # counting From_ lines beyond this is no longer "cheap"
 _COUNT_ENTRIES_LIMIT = 200_000
 
@@ -118,6 +119,8 @@ def _count_in_file(path: str) -> int | None:
     try:
         with open_readonly(path) as stream:
             head = read_head(stream, 5)
+            if head.startswith(PST_MAGIC):
+                return None  # counting a PST's messages means reading its whole index
             if head != b"From ":
                 return 1
             if os.fstat(stream.fileno()).st_size > _COUNT_MBOX_LIMIT:

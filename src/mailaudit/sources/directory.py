@@ -24,6 +24,8 @@ from mailaudit.sources.file import iter_file
 from mailaudit.sources.sniff import os_error, source_error
 
 Item = RawMessage | SourceError
+NO_MAIL = ("no mail found in this directory (looked for message files, mbox files, Maildir "
+           "folders, Outlook .msg and .pst files; dotfiles are skipped)")
 
 
 def detect(path: str) -> bool:
@@ -37,9 +39,7 @@ def iter_directory(path: str, *, limits: Limits) -> Iterator[Item]:
         found = True
         yield item
     if not found:
-        yield source_error(path, "no-mail",
-                           "no mail found in this directory (looked for message files, mbox "
-                           "files, Maildir folders and Outlook .msg files; dotfiles are skipped)")
+        yield source_error(path, "no-mail", NO_MAIL)
 
 
 def _listing(path: str) -> tuple[list[os.DirEntry[str]], SourceError | None]:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from mailaudit.model import MessageRef, RawMessage, SourceError
 from mailaudit.options import Limits
-from mailaudit.sources import eml, mbox, msg
+from mailaudit.sources import eml, mbox, msg, pst
 from mailaudit.sources.sniff import Form, classify, open_readonly, os_error, read_head, source_error
 
 Item = RawMessage | SourceError
@@ -44,6 +44,8 @@ def iter_file(path: str, *, limits: Limits, member: bool = False,
         return
     if form is Form.MSG:
         yield from msg.iter_msg(path, limits=limits)
+    elif form is Form.PST:
+        yield from pst.iter_pst(path, limits=limits)
     elif named_msg:
         yield source_error(path, "not-msg",
                            "named .msg but neither an Outlook message (no OLE2 signature) "

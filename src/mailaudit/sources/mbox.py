@@ -14,6 +14,7 @@ indistinguishable there).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Generator, Iterable, Iterator
 from typing import BinaryIO
@@ -62,7 +63,10 @@ def file_chunks(head: bytes, stream: BinaryIO) -> Iterator[bytes]:
 
 def split_mbox(chunks: Iterable[bytes], *, path: str, limits: Limits) -> Iterator[Item]:
     """Split an mbox, given as consecutive byte chunks from offset 0, into messages."""
-    splitter = _Splitter(path, limits.max_message_bytes)
+    yield from _split(chunks, _Splitter(path, limits.max_message_bytes))
+
+
+def _split(chunks: Iterable[bytes], splitter: _Splitter) -> Iterator[Item]:
     carry = b""
     for chunk in chunks:
         if not chunk:
@@ -151,10 +155,11 @@ class _Splitter:
     """State carried between chunks. Every chunk handed to ``scan`` ends at a line end (or at
     end of file), so a From_ line is never split across two scans."""
 
-    def __init__(self, path: str, cap: int) -> None:
+    def __init__(self, path: str, cap: int, base: int = 0) -> None:
         self.path = path
         self.cap = cap
-        self.base = 0  # file offset of data[0] in the current scan
+        self.base = base  # file offset of data[0] in the current scan
+        self.start = base
         self.line_start = True  # data[0] begins a line
         self.prev_blank = True  # the line before data[0] is blank (file start counts as one)
         self.prev_blank_len = 0  # its length with the line end: 1 ("\n") or 2 ("\r\n")
@@ -173,8 +178,10 @@ class _Splitter:
         return False
 
     def _is_from_line(self, data: bytes, at: int, end: int) -> bool:
-        if self.current is None and self.base + at == 0:
-            return True  # the first line of the file: detection already saw "From "
+        if self.current is None and at == 0 and self.base == self.start:
+            # The first line of the file (detection already saw "From "), or of a byte range,
+            # which starts at a From_ line by construction (split_points).
+            return True
         eol = data.find(b"\n", at, end)
         return _TIME_OF_DAY.search(data, at, eol if eol >= 0 else end) is not None
 
@@ -246,3 +253,82 @@ class _Splitter:
         if not self.ended_mid_line:
             current.trim(current.ends_with_blank_line())
         yield current.finish(self.path, at_eof_mid_line=self.ended_mid_line)
+
+
+# --- byte ranges, for engines that shard one large mbox over many workers -------------------
+
+_SEPARATOR_WINDOW = 1 << 16
+
+
+def split_points(path: str, every: int) -> list[int]:
+    """Offsets of From_ lines roughly ``every`` bytes apart, 0 first: the starts of byte ranges
+    that ``iter_mbox_range`` reads as whole messages. Only a window after each target offset
+    is read, never the file. A point is a line starting ``From `` after a blank line, with a
+    time of day: the separator rule of ``split_mbox``, so every range splits the same way the
+    whole file does."""
+    points = [0]
+    with open_readonly(path) as stream:
+        size = os.fstat(stream.fileno()).st_size
+        target = every
+        while target < size:
+            found = _next_separator(stream, target, size)
+            if found is None:
+                break
+            if found > points[-1]:
+                points.append(found)
+            target = max(found, target) + every
+    return points
+
+
+def _next_separator(stream: BinaryIO, offset: int, size: int) -> int | None:
+    """The first From_ separator at or after ``offset`` (its "F"), None when there is none."""
+    start = max(0, offset - 3)  # the blank line before may straddle the target
+    while start < size:
+        stream.seek(start)
+        data = read_head(stream, _SEPARATOR_WINDOW + 8)
+        if not data:
+            return None
+        nl = data.find(b"\nFrom ")
+        while nl >= 0:
+            at = nl + 1
+            blank = nl >= 1 and (data[nl - 1] == 0x0A or (
+                data[nl - 1] == 0x0D and nl >= 2 and data[nl - 2] == 0x0A))
+            eol = data.find(b"\n", at)
+            if eol < 0 and start + len(data) < size:
+                break  # the From_ line is cut by the window: read again from its line start
+            line_end = eol if eol >= 0 else len(data)
+            if (blank and start + at >= offset
+                    and _TIME_OF_DAY.search(data, at, line_end) is not None):
+                return start + at
+            nl = data.find(b"\nFrom ", at)
+        if len(data) <= 8:
+            return None
+        # Read on from the cut From_ line, or with an overlap: a separator may straddle windows.
+        start += nl if nl > 0 else len(data) - 8
+    return None
+
+
+def iter_mbox_range(path: str, start: int, end: int | None, *, limits: Limits) -> Iterator[Item]:
+    """The messages of the byte range [start, end) of an mbox (``end`` None: to the end of
+    file), with the same refs (absolute offsets) as reading the whole file. ``start`` must be
+    0 or a point given by ``split_points``."""
+    try:
+        with open_readonly(path) as stream:
+            stream.seek(start)
+            remaining = None if end is None else end - start
+
+            def chunks() -> Iterator[bytes]:
+                nonlocal remaining
+                while remaining is None or remaining > 0:
+                    size = CHUNK_BYTES if remaining is None else min(CHUNK_BYTES, remaining)
+                    chunk = stream.read(size)
+                    if not chunk:
+                        return
+                    if remaining is not None:
+                        remaining -= len(chunk)
+                    yield chunk
+
+            splitter = _Splitter(path, limits.max_message_bytes, base=start)
+            yield from _split(chunks(), splitter)
+    except OSError as exc:
+        yield os_error(path, exc, listed=True)

@@ -272,7 +272,7 @@ def _build(store: _Store, limits: Limits) -> tuple[bytes, bool]:
     return data, cut
 
 
-def _transport_head(text: str) -> bytes:
+def _transport_head(text: str, source: str = "msg-transport-headers") -> bytes:
     """The saved transport headers, up to their first blank line, in CRLF, without the fields
     that describe the original body (we attach a rebuilt one)."""
     kept: list[str] = []
@@ -292,7 +292,7 @@ def _transport_head(text: str) -> bytes:
             kept.append(line)
     if not kept:
         return b""
-    kept.append(f"{SOURCE_HEADER}: msg-transport-headers")
+    kept.append(f"{SOURCE_HEADER}: {source}")
     return ("\r\n".join(kept) + "\r\n").encode("utf-8", "surrogateescape")
 
 

@@ -16,6 +16,7 @@ from typing import BinaryIO
 from mailaudit.model import MessageRef, SourceError
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # [MS-CFB] 2.2 compound file header signature
+PST_MAGIC = b"!BDN"  # [MS-PST] 2.2.2.6: dwMagic of a PST or OST file header
 HEAD_BYTES = 64 * 1024  # first read of every file: most messages fit, so one read() is enough
 SNIFF_BYTES = 4096  # how far "binary" is judged (NUL bytes)
 
@@ -35,6 +36,7 @@ class Form(Enum):
     EML = "eml"
     MBOX = "mbox"
     MSG = "msg"
+    PST = "pst"
     EMPTY = "empty"
     NOT_MAIL = "not-mail"  # binary, or (in a directory walk) text that does not start like mail
 
@@ -62,6 +64,8 @@ def classify(head: bytes, *, strict: bool) -> Form:
         return Form.EMPTY
     if head.startswith(OLE_MAGIC):
         return Form.MSG
+    if head.startswith(PST_MAGIC):
+        return Form.PST
     if head.startswith(b"From "):
         return Form.MBOX
     if starts_like_header(head):

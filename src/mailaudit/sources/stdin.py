@@ -45,6 +45,11 @@ def iter_stream(stream: BinaryIO, *, path: str, limits: Limits) -> Iterator[Item
                                    "bytes (limit max_message_bytes); save it to a file first")
             else:
                 yield from msg.iter_msg(path, limits=limits, data=data)
+        elif form is Form.PST:
+            # libpff needs random access to the whole file; a stream cannot give it.
+            yield source_error(path, "pst-not-seekable",
+                               "an Outlook .pst/.ost cannot be read from a stream; give its "
+                               "file path instead")
         else:
             yield eml.not_mail_error(path)
     except OSError as exc:

@@ -24,7 +24,7 @@ from mailaudit.templates.patterns import PatternError, Segment, parse_pattern
 from mailaudit.templates.slots import SIGNAL_KINDS, SLOT_TYPES, allowed_params, check_slot
 
 FORMAT = "mailaudit-templates/1"
-EVIDENCE = ("SAMPLE", "MS-DOC", "VENDOR", "INFERRED")
+EVIDENCE = ("SAMPLE", "MS-DOC", "VENDOR", "INFERRED", "LEARNED")  # LEARNED: `templates learn`
 WORDING = ("exact", "partial")
 
 

@@ -1,0 +1,563 @@
+"""The Dask engine: the audit of ``run_pool``, as tasks on a Dask cluster (the ``dask`` extra).
+
+Work is sharded, not streamed through the client. The client plans shards from the paths
+alone (a stat, a directory listing, a few KiB around each split point of a large mbox); a
+shard names a file, a Maildir folder or a byte range of an mbox that starts at a From_ line,
+and the worker that runs it opens the input by path (every worker must see the inputs at the
+same path: a shared file system). Workers send back prepared report payloads; the client
+writes them, in input order unless ``ordered=False``.
+
+* Same records as ``--jobs``: a shard reads its input with the same source readers, so refs,
+  bytes and verdicts are those of a local run (a range of an mbox gives the same messages,
+  with the same absolute offsets, as reading the whole file).
+* A worker that dies loses no message: the scheduler runs its shard again on another worker
+  (``distributed.scheduler.allowed-failures``, 1 on the cluster we start). A shard that kills
+  a worker twice is then run one message per task, so only the message that kills workers
+  twice more becomes an error record (``worker-crashed``); the others are audited.
+* ``--resume``: keys already written are sent to the shards of their file and skipped there.
+* A scheduler that does not answer within ``CONNECT_TIMEOUT`` seconds is an ``EngineError``
+  (exit code 4: a service the run needs is unusable), not a hang.
+* A path a worker cannot open is an error record per shard naming the path and the worker.
+* Each message's time budget (``Limits.max_seconds``) holds on workers too: tasks run off the
+  main thread, where SIGALRM cannot be used, so a timer raises ``AuditTimeout`` in the task's
+  thread instead (``thread_time_budget``).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mailaudit.audit import AuditTimeout, error_result
+from mailaudit.errors import MailauditError
+from mailaudit.model import AuditResult, ExitCode, MessageRef, RawMessage, SourceError
+from mailaudit.report import OutputFormat, Prepared, prepare
+
+if TYPE_CHECKING:
+    from mailaudit.run import AuditConfig, Auditor
+
+Item = RawMessage | SourceError
+
+EXTRA_HINT = "pip install 'mailaudit[dask]'"
+CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler before saying there is none
+SHARD_BYTES = 32 * 1024 * 1024  # mboxes larger than this are split into byte ranges
+_IN_FLIGHT_PER_THREAD = 4
+
+
+class EngineError(MailauditError):
+    """The engine cannot run: the extra is missing or the scheduler cannot be reached."""
+
+    exit_code = ExitCode.DNS  # 4: a service the run needs is unusable
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """One task: what a worker opens and reads, and where its records go in the output.
+
+    ``kind``: ``file`` (a path named on the command line, or a file found in a directory
+    when ``member``), ``maildir`` (a Maildir folder's own messages), ``range`` (the mbox bytes
+    [start, end) of ``path``; ``end`` None means to the end of the file).
+    """
+
+    index: int
+    path: str
+    kind: str = "file"
+    member: bool = False
+    start: int = 0
+    end: int | None = None
+    only: int | None = None  # after a worker crash: audit just this item of the shard
+    skip: frozenset[str] = frozenset()  # --resume: keys already in the report
+
+    def ref(self) -> MessageRef:
+        return MessageRef(self.path, f"mbox:offset={self.start}" if self.kind == "range" else "")
+
+
+@dataclass(frozen=True, slots=True)
+class ShardResult:
+    groups: list[list[Prepared]]
+    keys: list[str] = field(default_factory=list)  # the keys of the items read (listing only)
+    skipped: dict[tuple[str, str], int] = field(default_factory=dict)  # PST non-mail items
+
+
+@dataclass(slots=True)
+class _Input:
+    """Bookkeeping for one command-line path, to say "no mail" for an empty directory."""
+
+    path: str
+    is_dir: bool
+    shards_left: int = 0
+    records: int = 0
+
+
+def require_dask() -> None:
+    try:
+        import dask  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError:
+        raise EngineError(f"--engine dask needs the optional extra: {EXTRA_HINT}") from None
+
+
+# --- planning (client side, cheap) ------------------------------------------------------------
+
+def plan(paths: Sequence[str], *, shard_bytes: int = SHARD_BYTES,
+         skip: frozenset[str] | set[str] = frozenset()) -> tuple[list[Shard | SourceError], list[int]]:
+    """Shards (and the errors planning found) in input order, and for each one the index of
+    the command-line path it came from."""
+    from mailaudit.sources import stdin as stdin_source
+
+    out: list[Shard | SourceError] = []
+    owners: list[int] = []
+    by_path: dict[str, set[str]] = {}
+    for key in skip:
+        by_path.setdefault(key.split("\x00", 1)[0], set()).add(key)
+
+    def add(unit: Shard | SourceError, owner: int) -> None:
+        if isinstance(unit, Shard):
+            keys = by_path.get(unit.path, set())
+            if unit.kind == "range":
+                keys = {k for k in keys if _in_range(k, unit.start, unit.end)}
+            unit = Shard(len(out), unit.path, unit.kind, unit.member, unit.start, unit.end,
+                         skip=frozenset(keys))
+        out.append(unit)
+        owners.append(owner)
+
+    for owner, path in enumerate(paths):
+        if stdin_source.detect(path):
+            add(_plan_error(path, "not-shardable", "standard input cannot be handed to Dask "
+                            "workers; save it to a file they can read"), owner)
+            continue
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            add(Shard(0, path), owner)  # perhaps only the workers see it; they will say
+            continue
+        if stat.S_ISDIR(mode):
+            for unit in _directory_units(path):
+                add(unit, owner)
+        elif stat.S_ISREG(mode):
+            for unit in _file_units(path, shard_bytes):
+                add(unit, owner)
+        else:
+            add(_plan_error(path, "not-shardable", "a pipe or device cannot be handed to Dask "
+                            "workers; save its content to a file they can read"), owner)
+    return out, owners
+
+
+def _plan_error(path: str, code: str, message: str) -> SourceError:
+    return SourceError(MessageRef(path), code, f"{path}: {message}")
+
+
+def _in_range(key: str, start: int, end: int | None) -> bool:
+    locator = key.split("\x00", 1)[1]
+    first = locator.split(";", 1)[0]
+    if not first.startswith("mbox:offset="):
+        return start == 0
+    try:
+        offset = int(first[len("mbox:offset="):])
+    except ValueError:
+        return False
+    return offset >= start and (end is None or offset < end)
+
+
+def _file_units(path: str, shard_bytes: int) -> list[Shard]:
+    from mailaudit.sources import mbox
+    from mailaudit.sources.sniff import open_readonly, read_head
+
+    try:
+        with open_readonly(path) as stream:
+            head = read_head(stream, 5)
+            size = os.fstat(stream.fileno()).st_size
+    except OSError:
+        return [Shard(0, path)]
+    if head != b"From " or path.lower().endswith(".eml") or size <= shard_bytes:
+        return [Shard(0, path)]  # one message, a .msg, a PST, or a small mbox: one task
+    try:
+        points = mbox.split_points(path, shard_bytes)
+    except OSError:
+        return [Shard(0, path)]
+    ends: list[int | None] = [*points[1:], None]
+    return [Shard(0, path, "range", start=start, end=end) for start, end in zip(points, ends,
+                                                                              strict=True)]
+
+
+def _directory_units(root: str) -> Iterator[Shard | SourceError]:
+    """The files and Maildir folders under ``root``, in the order (and with the rules) of
+    ``sources.directory``, so that the records come out as in a local run."""
+    from mailaudit.sources import directory, maildir
+    from mailaudit.sources.sniff import os_error, source_error
+
+    try:
+        top = os.stat(root)
+    except OSError as exc:
+        yield os_error(root, exc)
+        return
+    visited = {(top.st_dev, top.st_ino)}
+    stack: list[Iterator[os.DirEntry[str]]] = []
+
+    def enter(path: str) -> Iterator[Shard | SourceError]:
+        entries, error = directory._listing(path)
+        if error is not None:
+            yield error
+            return
+        names = {entry.name for entry in entries}
+        if any(sub in names for sub in maildir.MESSAGE_DIRS) and maildir.detect(path):
+            yield Shard(0, path, "maildir")
+            skip = {*maildir.MESSAGE_DIRS, "tmp"}
+            entries = [entry for entry in entries if entry.name not in skip]
+        stack.append(iter(entries))
+
+    yield from enter(root)
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        if entry.name.startswith(".") and not directory._is_maildir_folder(entry):
+            continue
+        try:
+            is_dir = entry.is_dir()
+            is_file = not is_dir and entry.is_file()
+        except OSError:
+            is_dir = is_file = False
+        if is_dir:
+            try:
+                info = entry.stat()
+            except OSError as exc:
+                yield os_error(entry.path, exc, listed=True)
+                continue
+            if (info.st_dev, info.st_ino) not in visited:
+                visited.add((info.st_dev, info.st_ino))
+                yield from enter(entry.path)
+        elif is_file:
+            yield Shard(0, entry.path, member=True)
+        elif entry.is_symlink() and not os.path.exists(entry.path):
+            yield source_error(entry.path, "not-found",
+                               "symbolic link to a file that does not exist; fix or remove it")
+
+
+# --- the task (worker side) -------------------------------------------------------------------
+
+_AUDITORS: dict[bytes, Auditor] = {}
+_AUDITORS_LOCK = threading.Lock()
+
+
+def _auditor(config: AuditConfig) -> Auditor:
+    """One auditor (resolver, catalog) per worker process and configuration."""
+    import pickle
+
+    from mailaudit.run import Auditor
+
+    key = pickle.dumps(config)
+    with _AUDITORS_LOCK:
+        auditor = _AUDITORS.get(key)
+        if auditor is None:
+            auditor = _AUDITORS[key] = Auditor(config)
+        return auditor
+
+
+def _worker_name() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        import socket
+
+        return socket.gethostname()
+
+
+def _items(shard: Shard, config: AuditConfig) -> Iterator[Item]:
+    from mailaudit.sources import iter_messages, maildir, mbox
+    from mailaudit.sources.file import iter_file
+
+    limits = config.options.limits
+    if shard.kind == "range":
+        yield from mbox.iter_mbox_range(shard.path, shard.start, shard.end, limits=limits)
+    elif shard.kind == "maildir":
+        yield from maildir.iter_maildir(shard.path, limits=limits)
+    elif shard.member:
+        yield from iter_file(shard.path, limits=limits, member=True)
+    else:
+        yield from iter_messages([shard.path], limits=limits)
+
+
+def _unseen(shard: Shard) -> SourceError | None:
+    """The error record for a shard whose path this worker cannot see, else None."""
+    if os.path.exists(shard.path):
+        return None
+    where = f" [{shard.ref().locator}]" if shard.ref().locator else ""
+    return SourceError(shard.ref(), "not-on-worker",
+                       f"{shard.path}{where}: not found on Dask worker {_worker_name()}; "
+                       "workers open inputs by path: put them on a file system every worker "
+                       "mounts at the same path")
+
+
+def run_shard(shard: Shard, config: AuditConfig) -> ShardResult:
+    """Read the shard's input and audit every item (the Dask task)."""
+    from mailaudit.sources import pst
+
+    missing = _unseen(shard)
+    auditor = _auditor(config)
+    if missing is not None:
+        return ShardResult([auditor.audit_prepared(missing)])
+    before = pst.skipped_counts()
+    groups: list[list[Prepared]] = []
+    seconds = config.options.limits.max_seconds
+    for number, item in enumerate(_items(shard, config)):
+        if shard.only is not None and number != shard.only:
+            if number > shard.only:
+                break
+            continue
+        if item.ref.key in shard.skip:
+            continue
+        with thread_time_budget(seconds):
+            groups.append(auditor.audit_prepared(item))
+    # Only this shard's file: other threads of the worker may be reading other PSTs.
+    after = pst.skipped_counts()
+    skipped = {k: n - before.get(k, 0) for k, n in after.items()
+               if k[0] == shard.path and n > before.get(k, 0)}
+    return ShardResult(groups, skipped=skipped if shard.only is None else {})
+
+
+def list_shard(shard: Shard, config: AuditConfig) -> ShardResult:
+    """The keys of the shard's items, read without auditing (to retry it item by item)."""
+    if _unseen(shard) is not None:
+        return ShardResult([], keys=[])
+    return ShardResult([], keys=[item.ref.key for item in _items(shard, config)])
+
+
+@contextmanager
+def thread_time_budget(seconds: float) -> Iterator[None]:
+    """Raise AuditTimeout in the calling thread after ``seconds`` (and every half second
+    after that, like ``batch.time_budget``: a bare ``except:`` may swallow one)."""
+    if seconds <= 0:
+        yield
+        return
+    import ctypes
+
+    target = threading.get_ident()
+    lock = threading.Lock()
+    done = threading.Event()
+    active = [True]
+
+    def fire() -> None:
+        if done.wait(seconds):
+            return
+        while True:
+            with lock:
+                if not active[0]:
+                    return
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target),
+                                                           ctypes.py_object(AuditTimeout))
+            if done.wait(0.5):
+                return
+
+    timer = threading.Thread(target=fire, name="mailaudit-time-budget", daemon=True)
+    timer.start()
+    try:
+        yield
+    finally:
+        with lock:
+            active[0] = False
+            # An exception set but not yet raised must not fire after the budget ends.
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), None)
+        done.set()
+
+
+# --- the client ---------------------------------------------------------------------------------
+
+@contextmanager
+def connect(scheduler: str | None, *, workers: int | None = None) -> Iterator[Any]:
+    """A ``distributed.Client``: to ``scheduler``, or to a LocalCluster sized to the machine
+    (one single-threaded worker process per core, on 127.0.0.1)."""
+    require_dask()
+    import logging
+
+    import dask
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise EngineError(f"no Dask scheduler at {scheduler} ({_short(exc)}); start one "
+                              "with `dask scheduler` or check the address") from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    cores = workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                        else (os.cpu_count() or 1))
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        cluster = LocalCluster(n_workers=cores, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address=None,
+                               silence_logs=logging.ERROR)
+        try:
+            client = Client(cluster, set_as_default=False)
+            try:
+                yield client
+            finally:
+                client.close()
+        finally:
+            cluster.close()
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:200]
+    return text or type(exc).__name__
+
+
+def run_dask(paths: Sequence[str], config: AuditConfig, *, client: Any, ordered: bool = True,
+             skip: frozenset[str] | set[str] = frozenset(),
+             shard_bytes: int = SHARD_BYTES) -> Iterator[list[Prepared]]:
+    """Yield, per input item, its list of results, like ``batch.run_pool``."""
+    from distributed import as_completed
+
+    from mailaudit.sources import pst
+
+    fmt = OutputFormat(config.output)
+    units, owners = plan(paths, shard_bytes=shard_bytes, skip=skip)
+    inputs = [_Input(p, os.path.isdir(p)) for p in paths]
+    for owner in owners:
+        inputs[owner].shards_left += 1
+    threads = sum(client.nthreads().values()) or 1
+    max_in_flight = max(4, threads * _IN_FLIGHT_PER_THREAD)
+    config_future = client.scatter(config, broadcast=True, hash=False)
+
+    def submit(unit: Shard | SourceError) -> Any:
+        if isinstance(unit, Shard):
+            return client.submit(run_shard, unit, config_future, pure=False)
+        return None
+
+    def results(unit: Shard | SourceError, future: Any) -> Iterator[list[Prepared]]:
+        if not isinstance(unit, Shard):
+            if unit.ref.key not in skip:
+                yield prepare(fmt, [error_result(unit.ref, unit.code, unit.message)])
+            return
+        try:
+            result: ShardResult = future.result()
+        except Exception as exc:
+            if _killed(exc):
+                yield from _retry_items(client, unit, config_future, fmt)
+            else:  # the task itself failed: this shard is lost, the batch goes on
+                yield prepare(fmt, [_task_failed(unit, exc)])
+            return
+        pst.add_skipped(result.skipped)
+        yield from result.groups
+
+    def finish(number: int, groups: Iterator[list[Prepared]]) -> Iterator[list[Prepared]]:
+        entry = inputs[owners[number]]
+        for group in groups:
+            entry.records += 1
+            yield group
+        entry.shards_left -= 1
+        if entry.shards_left == 0 and entry.records == 0 and entry.is_dir:
+            from mailaudit.sources.directory import NO_MAIL
+            from mailaudit.sources.sniff import source_error
+
+            # Nothing under it was mail: the same "no-mail" record a local run gives.
+            item = source_error(entry.path, "no-mail", NO_MAIL)
+            if item.ref.key not in skip:
+                yield prepare(fmt, [error_result(item.ref, item.code, item.message)])
+
+    source = iter(enumerate(units))
+    pending: deque[tuple[int, Shard | SourceError, Any]] = deque()
+    exhausted = False
+    try:
+        if ordered:
+            while True:
+                while not exhausted and len(pending) < max_in_flight:
+                    nxt = next(source, None)
+                    if nxt is None:
+                        exhausted = True
+                        break
+                    pending.append((nxt[0], nxt[1], submit(nxt[1])))
+                if not pending:
+                    return
+                number, unit, future = pending.popleft()
+                yield from finish(number, results(unit, future))
+        else:
+            futures = as_completed(loop=client.loop)
+            by_future: dict[Any, tuple[int, Shard | SourceError]] = {}
+            in_flight = 0
+            while True:
+                while not exhausted and in_flight < max_in_flight:
+                    nxt = next(source, None)
+                    if nxt is None:
+                        exhausted = True
+                        break
+                    fut = submit(nxt[1])
+                    if fut is None:
+                        yield from finish(nxt[0], results(nxt[1], None))
+                        continue
+                    by_future[fut] = nxt
+                    futures.add(fut)
+                    in_flight += 1
+                if in_flight == 0:
+                    return
+                fut = next(futures)
+                in_flight -= 1
+                number, unit = by_future.pop(fut)
+                yield from finish(number, results(unit, fut))
+    finally:
+        for _number, _unit, future in pending:
+            if future is not None:
+                future.cancel()
+
+
+def _task_failed(shard: Shard, exc: BaseException) -> AuditResult:
+    where = f" [{shard.ref().locator}]" if shard.ref().locator else ""
+    return error_result(shard.ref(), "engine-error",
+                        f"{shard.path}{where}: the Dask task reading this input failed "
+                        f"({type(exc).__name__}: {_short(exc)}); the batch went on without it, "
+                        "please report this")
+
+
+def _killed(exc: BaseException) -> bool:
+    return type(exc).__name__ == "KilledWorker"
+
+
+def _retry_items(client: Any, shard: Shard, config_future: Any,
+                 fmt: OutputFormat) -> Iterator[list[Prepared]]:
+    """The shard killed workers twice: run it one item per task, so that only the item that
+    kills workers again is lost, as an error record."""
+    try:
+        keys = client.submit(list_shard, shard, config_future, pure=False).result().keys
+    except Exception as exc:
+        if not _killed(exc):
+            yield prepare(fmt, [_task_failed(shard, exc)])
+            return
+        yield prepare(fmt, [error_result(shard.ref(), "worker-crashed",
+                                         "reading this input killed Dask workers twice (crash "
+                                         "or out of memory); the batch went on without it")])
+        return
+    futures = [client.submit(run_shard, _only(shard, number), config_future, pure=False)
+               for number, key in enumerate(keys) if key not in shard.skip]
+    wanted = [key for key in keys if key not in shard.skip]
+    for key, future in zip(wanted, futures, strict=True):
+        try:
+            yield from future.result().groups
+        except Exception as exc:
+            path, _, locator = key.partition("\x00")
+            if not _killed(exc):
+                yield prepare(fmt, [error_result(MessageRef(path, locator), "engine-error",
+                                                 f"the Dask task auditing this message failed "
+                                                 f"({type(exc).__name__}: {_short(exc)}); the "
+                                                 "batch went on without it, please report this")])
+                continue
+            yield prepare(fmt, [error_result(MessageRef(path, locator), "worker-crashed",
+                                             "the Dask worker auditing this message died twice "
+                                             "(crash or out of memory); the batch went on "
+                                             "without it")])
+
+
+def _only(shard: Shard, number: int) -> Shard:
+    return Shard(shard.index, shard.path, shard.kind, shard.member, shard.start, shard.end,
+                 only=number, skip=shard.skip)

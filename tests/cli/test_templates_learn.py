@@ -1,0 +1,195 @@
+"""`mailaudit templates learn` through the installed command, on generated mail of a fictional
+sender (Northwind Pay): learn a pack, then `check --templates` judges held-out mail with it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from support.cli import mailaudit_bin
+from support.learn_mail import (
+    APPENDED,
+    LURE,
+    deliver,
+    payment_request,
+    receipt,
+    workshop,
+    write_corpus,
+    write_snapshot,
+)
+from support.paths import SAMPLES
+from support.synth import world
+from support.synth.notify import Workshop
+
+
+def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([mailaudit_bin(), *map(str, args)], capture_output=True, text=True,
+                          timeout=300, check=False, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def shop() -> Workshop:
+    return workshop()
+
+
+@pytest.fixture(scope="module")
+def world_dir(tmp_path_factory: pytest.TempPathFactory, shop: Workshop) -> Path:
+    root = tmp_path_factory.mktemp("learn")
+    write_snapshot(shop, root / "dns.json")
+    write_corpus(root / "genuine", shop)
+    return root
+
+
+def _learn(root: Path, *paths: str | Path, out: str = "packs", extra: tuple[str, ...] = ()
+           ) -> subprocess.CompletedProcess[str]:
+    return run("templates", "learn", *paths, "-o", root / out, "--dns-snapshot",
+               root / "dns.json", "--offline", *extra)
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def _verdicts(root: Path, packs: Path, folder: Path) -> dict[str, str]:
+    res = run("check", folder, "--templates", packs, "--dns-snapshot", root / "dns.json",
+              "--offline", "--format", "jsonl")
+    assert res.returncode in (0, 1), res.stderr
+    out = {}
+    for line in res.stdout.splitlines():
+        rec = json.loads(line)
+        if "verdict" in rec and "ref" in rec:
+            out[Path(rec["ref"]["path"]).stem] = rec["verdict"]
+    return out
+
+
+def test_learn_then_check(world_dir: Path, shop: Workshop) -> None:
+    before = _digest(world_dir / "genuine")
+    res = _learn(world_dir, world_dir / "genuine")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert _digest(world_dir / "genuine") == before  # input files are only read
+    packs = world_dir / "packs"
+    files = sorted(p.name for p in packs.iterdir())
+    assert files == ["northwind-traders.example.yaml"], files
+    assert "2 templates of pay@northwind-traders.example" in res.stdout
+    data = yaml.safe_load((packs / files[0]).read_text("utf-8"))
+    sender = data["senders"][0]
+    assert sender["evidence"] == "LEARNED" and sender["addresses"] == ["pay@northwind-traders.example"]
+    assert {d["domain"] for d in sender["dkim"]} == {"northwind-traders.example"}
+    assert set(sender["dkim"][0]["selectors"]) == {"rsa2026", "ed2026"}
+    assert sender["envelope_domains"] == ["northwind-traders.example"]
+    assert "Northwind Pay" in sender["display_names"]
+    temps = {t["subject"]: t for t in sender["templates"]}
+    assert len(temps) == 2
+    for t in temps.values():
+        assert t["evidence"] == "LEARNED" and t["source"].startswith("learned from ")
+        assert 1 <= len(t["examples"]) <= 3
+        types = {s["type"] for s in t["slots"].values()}
+        assert {"amount", "code", "person_name"} <= types
+    # The learned pack loads unchanged in `templates list` and `check --templates`.
+    listed = run("templates", "list", "--templates", packs)
+    assert listed.returncode == 0 and "pay@northwind-traders.example/" in listed.stdout
+
+    rng = random.Random(2026)
+    held = world_dir / "held"
+    held.mkdir()
+    cases = {
+        "authentic-request": deliver(shop, payment_request(rng), rng, n=50),
+        "authentic-receipt": deliver(shop, receipt(rng), rng, n=51),
+        "abused-note": deliver(shop, payment_request(rng, note=LURE), rng, n=52),
+        "abused-memo": deliver(shop, receipt(rng, memo=LURE), rng, n=53),
+        "abused-appended": deliver(shop, receipt(rng), rng, n=54, extra_text=APPENDED,
+                                   extra_html=APPENDED),
+        "abused-appended-urgency": deliver(shop, payment_request(rng), rng, n=55,
+                                           extra_text="Act now: verify your account today.",
+                                           extra_html="Act now: verify your account today."),
+        "spoofed-unsigned": deliver(shop, payment_request(rng), rng, n=56, signed=False),
+        "spoofed-elsewhere": deliver(
+            shop, receipt(rng), rng, n=57, signed=False,
+            origin=world.Origin(world.MAIL_NOTIFY_OUT.helo, world.MAIL_NOTIFY_OUT.ip,
+                                "pay@northwind-traders.example")),
+    }
+    for name, raw in cases.items():
+        (held / f"{name}.eml").write_bytes(raw)
+    got = _verdicts(world_dir, packs, held)
+    want = {name: name.split("-")[0] for name in cases}
+    assert got == want
+    # Without the pack the same mail is just an uncatalogued sender.
+    plain = run("check", held / "abused-note.eml", "--dns-snapshot", world_dir / "dns.json",
+                "--offline", "--format", "jsonl")
+    assert json.loads(plain.stdout.splitlines()[0])["verdict"] == "unknown-sender"
+
+
+def test_existing_output_folder(world_dir: Path) -> None:
+    out = world_dir / "exists"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine", "utf-8")
+    res = _learn(world_dir, world_dir / "genuine", out="exists")
+    assert res.returncode == 2
+    assert "already exists" in res.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def _no_leftovers(root: Path) -> None:
+    assert not [p for p in root.iterdir() if p.name.startswith(".")], "temporary folder left"
+
+
+def test_unsigned_mail_teaches_nothing(world_dir: Path, shop: Workshop) -> None:
+    rng = random.Random(5)
+    folder = world_dir / "unsigned"
+    folder.mkdir()
+    for n in range(4):
+        (folder / f"{n}.eml").write_bytes(deliver(
+            shop, payment_request(rng), rng, n=n, signed=False,
+            origin=world.Origin(world.MAIL_NOTIFY_OUT.helo, world.MAIL_NOTIFY_OUT.ip,
+                                "pay@northwind-traders.example")))
+    res = _learn(world_dir, folder, out="unsigned-out")
+    assert res.returncode == 3
+    assert "no genuine mail to learn from" in res.stdout and "nothing written" in res.stdout
+    assert "does not authenticate" in res.stdout
+    assert not (world_dir / "unsigned-out").exists()
+    _no_leftovers(world_dir)
+
+
+def test_one_sample_only(world_dir: Path) -> None:
+    one = sorted((world_dir / "genuine").glob("*request.eml"))[0]
+    res = _learn(world_dir, one, out="one-out")
+    assert res.returncode == 3
+    assert "too few samples: 1, need 3" in res.stdout
+    assert not (world_dir / "one-out").exists()
+    _no_leftovers(world_dir)
+
+
+def test_mixed_senders_and_sender_filter(world_dir: Path) -> None:
+    samples = SAMPLES
+    mixed = [world_dir / "genuine", samples / "11-unrelated-sender-order-shipped.eml",
+             samples / "01-entra-verification-code-genuine.eml"]
+    res = _learn(world_dir, *mixed, out="mixed-out")
+    assert res.returncode == 0, res.stdout
+    # The lone order mail and the lone Microsoft mail are named, not learned.
+    assert "orders@northwind-traders.example" in res.stdout
+    assert "msonlineservicesteam@microsoftonline.com" in res.stdout
+    assert "too few samples: 1" in res.stdout
+    res = _learn(world_dir, *mixed, out="only-out",
+                 extra=("--sender", "orders@northwind-traders.example"))
+    assert res.returncode == 3 and "from other senders" in res.stdout
+
+
+def test_hostile_text_never_reaches_the_terminal(world_dir: Path, shop: Workshop) -> None:
+    rng = random.Random(7)
+    folder = world_dir / "hostile"
+    folder.mkdir()
+    evil = "[bold red]\x1b]0;pwned\x07\u202egnp.exe " + "A" * 1_200_000
+    for n in range(3):
+        (folder / f"{n}.eml").write_bytes(deliver(shop, payment_request(rng, note=evil), rng, n=n))
+    res = _learn(world_dir, folder, out="hostile-out")
+    assert "\x1b" not in res.stdout + res.stderr and "\u202e" not in res.stdout + res.stderr
+    assert res.returncode in (0, 3)
+    if res.returncode == 3:
+        assert not (world_dir / "hostile-out").exists()
+    _no_leftovers(world_dir)
