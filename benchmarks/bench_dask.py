@@ -22,7 +22,6 @@ that mount the mailboxes (throughput grows with the number of worker cores).
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import socket
 import subprocess
@@ -122,7 +121,7 @@ def main() -> None:
     shard = ["--shard-size", str(int(args.shard_mb * 1024 * 1024))]
     size_mb = (corpus / "mailbox.mbox").stat().st_size / 1e6
     print(f"# bench_dask: {corpus} ({size_mb:.1f} MB), shard {args.shard_mb:g} MB")
-    print(f"# {machine_facts()}; load average at start {os.getloadavg()[0]:.2f}")
+    print(f"# {machine_facts()}")
 
     results = [run("jobs2", corpus, ["--jobs", "2"])]
     for workers in (1, 2):

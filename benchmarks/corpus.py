@@ -2,6 +2,7 @@
 
     python benchmarks/corpus.py [--n 20000] [--seed 1] [--out DIR] [--jobs N]
     python benchmarks/corpus.py --mailauth-corpus [--out DIR]
+    python benchmarks/corpus.py --n 400 --size 65536 --out DIR   # every message ~64 KB
 
 Writes into DIR (default benchmarks/out/corpus-N):
   mailbox.mbox        every message, LF line ends, mboxo "From " separators
@@ -67,7 +68,9 @@ def _size(rng: random.Random) -> int:
 class Generator:
     """Builds message ``i`` as a pure function of (seed, i, world), so workers can share it."""
 
-    def __init__(self, world: World, seed: int, mailauth_mode: bool) -> None:
+    def __init__(self, world: World, seed: int, mailauth_mode: bool,
+                 fixed_size: int | None = None) -> None:
+        self.fixed_size = fixed_size
         self.world = world
         self.seed = seed
         self.mailauth_mode = mailauth_mode
@@ -76,7 +79,7 @@ class Generator:
         rng = random.Random(f"{self.seed}:{i}")
         labels: list[str] = []
         t = _BASE_TIME + i * 37 + rng.randrange(30)
-        size = _size(rng)
+        size = self.fixed_size or _size(rng)
         ms = rng.random() < 0.04
         if ms:
             abused = rng.random() < 0.7
@@ -301,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mailauth-corpus", action="store_true",
                     help="the reference corpus: 2,000 messages, RSA-2048 + Ed25519, .eml files")
     ap.add_argument("--domains", type=int, default=60)
+    ap.add_argument("--size", type=int, help="every message about this many bytes (for the "
+                    "size-linearity run) instead of the log-normal mix")
     args = ap.parse_args(argv)
     mailauth_mode = bool(args.mailauth_corpus)
     n = 2_000 if mailauth_mode and args.n == 20_000 else args.n
@@ -308,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     kinds = ("rsa2048", "ed25519") if mailauth_mode else ("rsa2048", "rsa1024", "ed25519")
     t0 = time.perf_counter()
     world = build_world(args.seed, args.domains, kinds)
-    gen = Generator(world, args.seed, mailauth_mode)
+    gen = Generator(world, args.seed, mailauth_mode, args.size)
     count, total = write_corpus(out, world, generate(gen, n, args.jobs),
                                 eml=mailauth_mode or args.eml)
     took = time.perf_counter() - t0

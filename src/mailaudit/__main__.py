@@ -1,4 +1,24 @@
-from mailaudit.cli import main
+"""``python -m mailaudit`` and the ``mailaudit`` command.
+
+``--version`` is answered before the command-line library is imported: scripts run it to check
+an install, and importing click and the command definitions costs several times what Python's
+own start does. Everything else goes to the click CLI.
+"""
+
+import sys
+
+
+def main() -> None:
+    if sys.argv[1:] in (["--version"], ["-V"]):
+        from mailaudit import __version__
+
+        # The same line click's version option prints.
+        sys.stdout.write(f"mailaudit, version {__version__}\n")
+        return
+    from mailaudit.cli import main as cli_main
+
+    cli_main()
+
 
 if __name__ == "__main__":
     main()

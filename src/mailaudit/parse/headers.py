@@ -22,6 +22,14 @@ from mailaudit.options import Limits
 from mailaudit.parse.message import FieldSpan, Header
 
 _DEFAULT_LIMITS = Limits()
+# Fields the verdict reads (sender claims, signatures, recorded results, the receiver's hops,
+# what the template match reads): kept whatever max_headers cuts.
+VERDICT_HEADERS = frozenset({
+    b"from", b"sender", b"reply-to", b"dkim-signature", b"authentication-results",
+    b"arc-seal", b"arc-message-signature", b"arc-authentication-results", b"received",
+    b"return-path", b"received-spf", b"subject", b"to", b"content-type",
+    b"content-transfer-encoding", b"mime-version", b"date", b"message-id",
+})
 
 # A field ends at the LF that is not followed by SP or HTAB (RFC 5322 §2.2.3 unfolding), or at
 # the end of the block. Single lookahead, no quantifier: linear, and it runs in C.
@@ -109,13 +117,18 @@ def split_header_block(raw: bytes, *, limits: Limits = _DEFAULT_LIMITS) -> Heade
     no_colon = 0
     no_colon_first = b""
     dropped = 0
+    dropped_needed = 0
     spans_complete = True
     search = _FIELD_END.search
     pos = start
     while pos < end:
         if len(spans) >= max_spans:
             spans_complete = False
-            dropped += _fields_after(raw, pos, end)
+            # Counted in C, not read: which of them the verdict would have read is unknown,
+            # so they count as needed (the verdict must not rest on a block it did not read).
+            more = _fields_after(raw, pos, end)
+            dropped += more
+            dropped_needed += more
             break
         m = search(raw, pos, end)
         field_end = m.start() if m is not None else end
@@ -124,10 +137,15 @@ def split_header_block(raw: bytes, *, limits: Limits = _DEFAULT_LIMITS) -> Heade
         colon = raw.find(b":", pos, first_end)
         spans.append(FieldSpan(pos, colon, field_end))
         here, pos = pos, field_end + 1
-        if len(headers) >= max_headers:
-            dropped += 1
-            continue
         name_bytes = raw[here:colon].rstrip(b" \t") if colon > here else b""
+        if len(headers) >= max_headers:
+            # Padding must not push out what the verdict reads: those fields are kept past
+            # the limit, up to as many again (a bound on memory all the same).
+            needed = name_bytes.lower() in VERDICT_HEADERS
+            if not needed or len(headers) >= 2 * max_headers:
+                dropped += 1
+                dropped_needed += needed
+                continue
         if not name_bytes or b" " in name_bytes or b"\t" in name_bytes:
             # A line without a field name (a leading continuation line, or prose): skipped,
             # with its continuation lines.
@@ -145,7 +163,8 @@ def split_header_block(raw: bytes, *, limits: Limits = _DEFAULT_LIMITS) -> Heade
         if cut:
             findings.append(Finding(
                 "limit-header-bytes", Severity.WARNING,
-                f"header {name[:60]!r} truncated at {max_bytes} bytes (limit max_header_bytes)"))
+                f"header {name[:60]!r} truncated at {max_bytes} bytes (limit max_header_bytes)",
+                evidence=name[:60]))
         headers.append(Header(name, name.lower(), value, raw_field))
 
     if no_colon:
@@ -153,6 +172,12 @@ def split_header_block(raw: bytes, *, limits: Limits = _DEFAULT_LIMITS) -> Heade
             "header-malformed", Severity.WARNING,
             f"{no_colon} header line(s) without a field name skipped",
             evidence=_decode(no_colon_first[:200])))
+    if dropped_needed:
+        findings.append(Finding(
+            "limit-headers-needed", Severity.WARNING,
+            f"headers truncated at {limits.max_headers} fields (limit max_headers); "
+            f"{dropped_needed} of the {dropped} ignored are (or may be) fields the verdict "
+            "reads"))
     if dropped:
         findings.append(Finding(
             "limit-headers", Severity.WARNING,

@@ -49,6 +49,7 @@ Item = RawMessage | SourceError
 
 EXTRA_HINT = "pip install 'mailaudit[pst]'"
 NO_HEADERS_CODE = "pst-no-transport-headers"
+REBUILT_CODE = "pst-body-rebuilt"
 NO_HEADERS_CAVEAT = ("transport headers missing (item created locally or saved without them): "
                      "DKIM, SPF, DMARC, ARC and recorded results could not be checked")
 
@@ -259,6 +260,13 @@ class _Reader:
             return
         for number, embedded in _embedded_messages(item, self.limits):
             child = ref.child(f"pst:attachment={number}")
+            if isinstance(embedded, _NoAccess):
+                yield SourceError(child, "pst-embedded-unreadable",
+                                  f"{child.display()}: this attachment is an Outlook item (an "
+                                  "attached message) that libpff-python gives no access to; "
+                                  "it was not audited: open the carrier in Outlook and save "
+                                  "the attachment as .msg to audit it")
+                continue
             if isinstance(embedded, Exception):
                 yield _damaged(child, embedded)
                 continue
@@ -268,6 +276,10 @@ class _Reader:
                 yield _damaged(child, exc)
                 continue
             yield from self._walk(embedded, inner_props, child, ref, depth + 1)
+
+
+class _NoAccess(Exception):
+    """An attached Outlook item the bindings do not expose (no sub-item under the attachment)."""
 
 
 def _damaged(ref: MessageRef, exc: Exception) -> SourceError:
@@ -355,11 +367,14 @@ def build_message(item: Any, props: dict[int, Any], limits: Limits,
     transport = p.string(_TRANSPORT_HEADERS)
     head = (_transport_head(transport, "pst-transport-headers")
             if transport and transport.strip() else b"")
-    findings: tuple[Finding, ...] = ()
+    findings: tuple[Finding, ...] = (Finding(
+        REBUILT_CODE, Severity.INFO, "the body was rebuilt from the bodies the PST stores, not "
+        "the bytes that were signed: a DKIM body-hash failure is expected; the recorded "
+        "results (--trust-authserv-id) say what the receiver saw"),)
     caveat = ""
     if not head:
         head = _synthesized_head(item, p, limits)
-        findings = (Finding(NO_HEADERS_CODE, Severity.WARNING,
+        findings = (*findings, Finding(NO_HEADERS_CODE, Severity.WARNING,
                             "the PST holds no transport headers for this item; its header "
                             "section was made up from the message properties, so nothing "
                             "about its delivery can be verified"),)
@@ -493,7 +508,7 @@ def _embedded_messages(item: Any, limits: Limits) -> Iterator[tuple[int, Any]]:
                 continue
             # libpff keeps the attached message as the attachment's one sub-item.
             if not attach.number_of_sub_items:
-                raise ValueError("embedded message attachment without its message")
+                raise _NoAccess()
             yield index, attach.get_sub_item(0)
         except Exception as exc:
             yield index, exc

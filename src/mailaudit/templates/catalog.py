@@ -7,21 +7,26 @@ add packs with ``--templates DIR`` in the same format. Any mistake is a ``Catalo
 file, line and field, because a catalog that loads half-right would judge mail wrongly.
 
 The YAML is composed into nodes (``yaml.compose``) rather than loaded, so that every value
-still knows its line.
+still knows its line. A file that validated is kept in its compiled form (``templates.compiled``,
+JSON by content hash): later starts read that and import neither PyYAML nor the validator's
+work.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from mailaudit.errors import CatalogError
 from mailaudit.templates.patterns import PatternError, Segment, parse_pattern
 from mailaudit.templates.slots import SIGNAL_KINDS, SLOT_TYPES, allowed_params, check_slot
+
+if TYPE_CHECKING:
+    import yaml
 
 FORMAT = "mailaudit-templates/1"
 EVIDENCE = ("SAMPLE", "MS-DOC", "VENDOR", "INFERRED", "LEARNED")  # LEARNED: `templates learn`
@@ -500,20 +505,62 @@ def _brand(ctx: _Ctx, node: yaml.Node) -> Brand:
                  origin=f"{ctx.file}:{node.start_mark.line + 1}")
 
 
-# libyaml's loader composes the same nodes, with the same line marks, several times faster;
-# it is there whenever PyYAML was built with libyaml (the wheels are).
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def _yaml() -> Any:
+    """PyYAML, imported when a file is validated (a compiled entry needs none of it)."""
+    global yaml
+    import yaml
+
+    return yaml
+
+
+def _loader() -> Any:
+    # libyaml's loader composes the same nodes, with the same line marks, several times
+    # faster; it is there whenever PyYAML was built with libyaml (the wheels are).
+    return getattr(_yaml(), "CSafeLoader", yaml.SafeLoader)
+
+
+def _catalog_classes() -> dict[str, type]:
+    """The dataclasses a compiled entry may hold: this module's and the patterns'."""
+    from dataclasses import is_dataclass
+
+    return {name: obj for name, obj in globals().items()
+            if isinstance(obj, type) and is_dataclass(obj)}
 
 
 def load_file(path: Path, label: str) -> CatalogData:
-    ctx = _Ctx(label)
+    from mailaudit.templates import compiled
+
     try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise CatalogError(f"{label}: cannot read template file ({exc}); check the path "
                            "and that it is UTF-8") from None
+    classes = _catalog_classes()
+    entry = compiled.entry_path(label, data)
+    cached = compiled.lookup(entry, lambda plain: compiled.decode(plain, classes))
+    if isinstance(cached, CatalogData):
+        return cached
+    result = _validate_file(data, label)
     try:
-        root = yaml.compose(text, Loader=_LOADER)
+        plain = compiled.encode(result, classes)
+    except compiled.NotPlain:
+        return result
+    # Only a form that decodes back to exactly what was validated is worth keeping.
+    if compiled.decode(json.loads(json.dumps(plain)), classes) == result:
+        compiled.store(entry, plain)
+    return result
+
+
+def _validate_file(data: bytes, label: str) -> CatalogData:
+    ctx = _Ctx(label)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"{label}: cannot read template file ({exc}); check the path "
+                           "and that it is UTF-8") from None
+    yaml = _yaml()
+    try:
+        root = yaml.compose(text, Loader=_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1

@@ -18,8 +18,6 @@ from collections.abc import Collection, Iterator
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from mailaudit.model import Signal
 from mailaudit.templates.normalise import (
     CONFUSABLE_CHARS,
@@ -58,6 +56,8 @@ _URL_LIMIT = 2048
 
 @functools.cache
 def _phrases() -> dict[str, list[str]]:
+    import yaml  # only once a message is matched against a template
+
     raw = resources.files("mailaudit.templates").joinpath("data/_signals.yaml").read_text("utf-8")
     data: Any = yaml.safe_load(raw)
     return {"brands": [str(b) for b in data["brands"]], "urgency": [str(u) for u in data["urgency"]]}

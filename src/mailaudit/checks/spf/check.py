@@ -160,9 +160,43 @@ def _make_query(resolver: Resolver, ip: str, mail_from: str, helo: str) -> Any:
     return _query_class(resolver, ip, mail_from, helo)
 
 
+def _import_pyspf() -> Any:
+    """pyspf, imported without dnspython unless something already loaded it.
+
+    pyspf imports dnspython at import time only to define its own DNS driver (``DNSLookup``),
+    which ``ResolverQuery.dns`` replaces: every lookup goes to our resolver. dnspython's
+    resolver costs more to import than the rest of a one-message audit, so pyspf is imported
+    over stand-ins for the dnspython modules it touches, and they leave ``sys.modules`` at once
+    (a later ``import dns.resolver``, for live DNS, gets the real package).
+    """
+    import sys
+    import types
+
+    if "spf" in sys.modules or "dns.resolver" in sys.modules:
+        import spf
+
+        return spf
+    names = ("dns", "dns.resolver", "dns.exception", "dns.rdatatype")
+    saved = {name: sys.modules[name] for name in names if name in sys.modules}
+    package = types.ModuleType("dns")
+    for name in names[1:]:
+        module = types.ModuleType(name)
+        setattr(package, name.partition(".")[2], module)
+        sys.modules[name] = module
+    package.rdatatype.SPF = 99  # pyspf patches it in otherwise
+    sys.modules["dns"] = package
+    try:
+        import spf
+    finally:
+        for name in names:
+            sys.modules.pop(name, None)
+        sys.modules.update(saved)
+    return spf
+
+
 def _build_query_class() -> Any:
     # pyspf is imported on first use: most batch runs replay recorded results only.
-    import spf
+    spf: Any = _import_pyspf()
 
     class ResolverQuery(spf.query):  # type: ignore[misc]
         def __init__(self, resolver: Resolver, ip: str, mail_from: str, helo: str) -> None:
