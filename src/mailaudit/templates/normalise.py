@@ -22,27 +22,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
+
+from mailaudit.charclass import INVISIBLE_RANGES
 
 # Removed outright: they are invisible or reorder text (CVE-2021-42574, "Trojan Source"), and
 # scam senders put them between digits so that "802\u200b538" does not look like a number.
-_INVISIBLE_RANGES = (
-    (0x0000, 0x0008), (0x000E, 0x001F), (0x007F, 0x009F),  # C0/C1 controls (not whitespace)
-    (0x00AD, 0x00AD),  # soft hyphen
-    (0x034F, 0x034F),  # combining grapheme joiner
-    (0x061C, 0x061C),  # Arabic letter mark
-    (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180E, 0x180E), (0x3164, 0x3164), (0xFFA0, 0xFFA0),
-    (0x200B, 0x200F),  # zero-width space/non-joiner/joiner, LRM, RLM
-    (0x202A, 0x202E),  # bidi embeddings and overrides
-    (0x2060, 0x2064),  # word joiner, invisible operators
-    (0x2066, 0x2069),  # bidi isolates
-    (0xFE00, 0xFE0F),  # variation selectors
-    (0xFEFF, 0xFEFF),  # byte-order mark / zero-width no-break space
-    (0xFFF9, 0xFFFB),  # interlinear annotation
-    (0xE0000, 0xE007F),  # tag characters
-    # Combining marks left over after NFKC composed what it could: "PayPa\u0332l" must still
-    # read as PayPal. Legitimate accented letters are precomposed by NFKC and survive.
-    (0x0300, 0x036F), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF), (0x20D0, 0x20FF), (0xFE20, 0xFE2F),
-)
+# Combining marks left over after NFKC composed what it could: "PayPa\u0332l" must still read
+# as PayPal. Legitimate accented letters are precomposed by NFKC and survive.
+_COMBINING_RANGES = ((0x0300, 0x036F), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF), (0x20D0, 0x20FF),
+                     (0xFE20, 0xFE2F))
+_INVISIBLE_RANGES = (*INVISIBLE_RANGES, *_COMBINING_RANGES)
 # One flat character class: a C-speed scan, faster than str.translate over a big table.
 _INVISIBLE = re.compile("[" + "".join(
     f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" if hi > lo else re.escape(chr(lo))
@@ -91,6 +81,27 @@ _DIGIT_FOLD = str.maketrans({"o": "0", "i": "1", "l": "1", "|": "1"})
 _ANY_DIGIT = re.compile(r"[0-9]")
 
 
+# ``re.sub`` keeps every piece of its output in a list until it joins them: on a 20 MB body
+# with millions of matches that list was over 300 MB. Texts past _SUB_CHUNK characters are
+# substituted a chunk at a time, each cut where no match can span it (``cut`` finds it).
+_SUB_CHUNK = 1 << 20
+_RUN_END = re.compile(r"\s(?=\S)")  # the cut goes after the last space of a run
+_NOT_DIGIT_RUN = re.compile(r"[^0-9oil|]")  # the cut goes before a character runs never hold
+
+
+def _sub_chunked(pattern: re.Pattern[str], repl: Any, text: str, cut: re.Pattern[str]) -> str:
+    if len(text) <= _SUB_CHUNK:
+        return pattern.sub(repl, text)
+    out: list[str] = []
+    pos, n = 0, len(text)
+    while pos < n:
+        m = cut.search(text, pos + _SUB_CHUNK) if pos + _SUB_CHUNK < n else None
+        end = n if m is None else (m.end() if cut is _RUN_END else m.start())
+        out.append(pattern.sub(repl, text[pos:end]))
+        pos = end
+    return "".join(out)
+
+
 def normalise(text: str) -> str:
     """The display form: NFKC, invisibles removed, whitespace collapsed, stripped."""
     if not text:
@@ -99,7 +110,7 @@ def normalise(text: str) -> str:
         text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)))
     elif not text.isprintable():
         text = _INVISIBLE.sub("", text)
-    return _WHITESPACE.sub(" ", text).strip()
+    return _sub_chunked(_WHITESPACE, " ", text, _RUN_END).strip()
 
 
 def match_key(norm: str) -> str:
@@ -133,7 +144,7 @@ def digit_key(conf: str) -> str:
     """From a ``conf_key``: letters that stand in for digits inside numbers become digits."""
     if not _ANY_DIGIT.search(conf):
         return conf
-    return _DIGIT_RUN.sub(_fold_digit_run, conf)
+    return _sub_chunked(_DIGIT_RUN, _fold_digit_run, conf, _NOT_DIGIT_RUN)
 
 
 def phrase_word_key(phrase: str) -> str:
