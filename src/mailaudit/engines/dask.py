@@ -316,8 +316,13 @@ def run_shard(shard: Shard, config: AuditConfig) -> ShardResult:
             continue
         if item.ref.key in shard.skip:
             continue
-        with thread_time_budget(seconds):
-            groups.append(auditor.audit_prepared(item))
+        try:
+            with thread_time_budget(seconds):
+                groups.append(auditor.audit_prepared(item))
+        except AuditTimeout:  # the alarm landed just as the audit returned
+            groups.append(prepare(auditor.fmt, [error_result(
+                item.ref, "time-budget", f"audit stopped after {seconds:g} s (limit "
+                "max_seconds); the message is left unjudged")]))
     # Only this shard's file: other threads of the worker may be reading other PSTs.
     after = pst.skipped_counts()
     skipped = {k: n - before.get(k, 0) for k, n in after.items()
