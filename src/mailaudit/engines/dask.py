@@ -316,13 +316,16 @@ def run_shard(shard: Shard, config: AuditConfig) -> ShardResult:
             continue
         if item.ref.key in shard.skip:
             continue
+        group: list[Prepared] | None = None
         try:
             with thread_time_budget(seconds):
-                groups.append(auditor.audit_prepared(item))
-        except AuditTimeout:  # the alarm landed just as the audit returned
-            groups.append(prepare(auditor.fmt, [error_result(
-                item.ref, "time-budget", f"audit stopped after {seconds:g} s (limit "
-                "max_seconds); the message is left unjudged")]))
+                group = auditor.audit_prepared(item)
+        except AuditTimeout:  # the alarm landed outside the audit's own handlers
+            if group is None:
+                group = prepare(auditor.fmt, [error_result(
+                    item.ref, "time-budget", f"audit stopped after {seconds:g} s (limit "
+                    "max_seconds); the message is left unjudged")])
+        groups.append(group)
     # Only this shard's file: other threads of the worker may be reading other PSTs.
     after = pst.skipped_counts()
     skipped = {k: n - before.get(k, 0) for k, n in after.items()
