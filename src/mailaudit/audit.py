@@ -72,8 +72,12 @@ def _audit(raw: bytes, *, resolver: Resolver | None, catalog: Catalog | None,
         raw, truncated = raw[:options.limits.max_message_bytes], True
     try:
         msg = parse_message(raw, limits=options.limits)
-        recorded = read_recorded(msg, trust_authserv_ids=options.trust_authserv_ids)
+        now, clock = evaluation_time(options, resolver)
+        options = replace(options, now=now)
+        recorded = read_recorded(msg, trust_authserv_ids=options.trust_authserv_ids,
+                                 trust_nothing=not options.trust_recorded)
         auth, auth_findings = authenticate(msg, recorded, resolver, options)
+        auth = replace(auth, evaluated_at=now, clock=clock)
         claim = match = None
         if catalog is not None:
             from mailaudit.templates.matcher import claim_of, match_message
@@ -86,16 +90,38 @@ def _audit(raw: bytes, *, resolver: Resolver | None, catalog: Catalog | None,
         if msg._body is not None:  # only when something needed the body
             findings.extend(msg.body().findings)
         findings.extend(_disagreement_findings(auth))
+        findings.extend(_trust_findings(auth, options))
         if truncated:
             findings.append(Finding("limit-message-size", Severity.WARNING,
-                                    f"message truncated at {options.limits.max_message_bytes} bytes; "
-                                    "signatures over the cut part cannot verify"))
+                                    f"message truncated at {options.limits.max_message_bytes} bytes "
+                                    "(limit max_message_bytes); signatures over the cut part "
+                                    "cannot verify"))
         findings.extend(verdict_findings)
+        if catalog is not None and msg.from_:
+            from mailaudit.templates.claims import tenant_brand
+
+            frm = msg.from_[0]
+            brand = tenant_brand(frm.display_name, frm.domain, catalog.brands)
+            if brand is not None:
+                findings.append(Finding(
+                    "brand-on-tenant-domain", Severity.WARNING,
+                    f"the display name names {brand}, but the address is on a throw-away "
+                    f"Microsoft 365 tenant domain ({frm.domain[:80]}) anyone can open",
+                    frm.display_name[:200]))
+        error = None
+        cut = _limit_that_decides(findings, verdict in _WORDING_VERDICTS)
+        if cut is not None:
+            # Limits never decide: a verdict reached on a cut message could be the quieter
+            # one the attacker padded for. ``error`` is flagged by default.
+            error = ErrorInfo(cut.code, cut.message)
+            reason = (f"{cut.message}; the verdict needs what the limit removed (raise the "
+                      f"limit to judge it; on what was read: {verdict}: {reason})")
+            verdict = Verdict.ERROR
         return AuditResult(
             ref=ref, parent=parent, verdict=verdict, reason=reason,
             message_id=msg.message_id, date=msg.date, from_=msg.from_, to=msg.to,
             subject=msg.subject, auth=auth, template=match, findings=tuple(findings),
-            seconds=time.perf_counter() - started,
+            error=error, seconds=time.perf_counter() - started,
         ), msg
     except AuditTimeout:
         return error_result(ref, "time-budget",
@@ -111,6 +137,56 @@ def _audit(raw: bytes, *, resolver: Resolver | None, catalog: Catalog | None,
         return error_result(ref, "internal-error",
                             f"mailaudit could not audit this message ({type(exc).__name__}: {exc}); "
                             "please report it with the message attached", parent=parent), None
+
+
+def evaluation_time(options: AuditOptions, resolver: Resolver | None) -> tuple[float, str]:
+    """(Unix time, where it came from): --at, else the snapshot's capture time (replaying the
+    same evidence gives the same verdict on any day), else the clock."""
+    if options.now is not None:
+        return options.now, "--at"
+    captured = getattr(resolver, "captured_at", None)
+    if isinstance(captured, (int, float)):
+        return float(captured), "snapshot"
+    return time.time(), "live"
+
+
+# Limits whose cut can hide what the verdict needs. Body limits count only when the body was
+# judged (template matching); a cut Received chain keeps the top hops trust is decided on.
+_DECIDING_LIMITS = ("limit-message-size", "limit-headers-needed", "limit-dns-lookups",
+                    "limit-signatures")
+_WORDING_VERDICTS = (Verdict.AUTHENTIC, Verdict.UNRECOGNIZED, Verdict.ABUSED)
+_BODY_LIMITS = ("limit-body-bytes", "limit-mime-parts", "limit-mime-depth")
+_NEEDED_HEADERS = frozenset({"from", "sender", "reply-to", "dkim-signature",
+                             "authentication-results", "arc-seal", "arc-message-signature",
+                             "arc-authentication-results", "received", "return-path",
+                             "received-spf", "subject", "to", "content-type",
+                             "content-transfer-encoding", "mime-version", "date", "message-id"})
+
+
+def _limit_that_decides(findings: list[Finding], body_judged: bool) -> Finding | None:
+    for f in findings:
+        if f.code in _DECIDING_LIMITS or (body_judged and f.code in _BODY_LIMITS):
+            return f
+        if f.code == "limit-header-bytes" and f.evidence.lower() in _NEEDED_HEADERS:
+            return f
+    return None
+
+
+def _trust_findings(auth: AuthReport, options: AuditOptions) -> list[Finding]:
+    plain = [r for r in auth.recorded if r.header == "Authentication-Results"]
+    if not plain or any(r.trusted for r in plain):
+        return []
+    if not options.trust_recorded:
+        return [Finding("recorded-in-attachment", Severity.INFO,
+                        "this message was attached to another: every Authentication-Results in "
+                        "it is an upstream claim (written before it was forwarded)")]
+    ids = sorted({r.authserv_id for r in plain if r.authserv_id})
+    named = ", ".join(ids[:3]) if ids else "(none)"
+    return [Finding("no-trusted-receiver", Severity.INFO,
+                    "no trusted receiver record was found: no Authentication-Results was written "
+                    "by the receiving host the Received chain shows, so every one is an upstream "
+                    f"claim (authserv-ids seen: {named}); name your receiver with "
+                    "--trust-authserv-id ID to trust its records")]
 
 
 def _disagreement_findings(auth: AuthReport) -> list[Finding]:
@@ -151,8 +227,11 @@ def audit_item(item: RawMessage | SourceError, *, resolver: Resolver | None,
         attached = _attached_messages(msg, options)
     except Exception:  # the parent's own record already stands; a broken body adds nothing
         attached = []
+    # The attached message trusts nothing of its own: its Authentication-Results were written
+    # (or typed) before the forward, not by our receiver, whatever --trust-authserv-id says.
+    inner = replace(options, trust_recorded=False)
     for path, data in attached:
         child = RawMessage(ref=item.ref.child(f"attachment={path}"), data=data, parent=item.ref)
-        results.extend(audit_item(child, resolver=resolver, catalog=catalog, options=options,
+        results.extend(audit_item(child, resolver=resolver, catalog=catalog, options=inner,
                                   depth=depth + 1))
     return results

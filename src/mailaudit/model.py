@@ -20,8 +20,9 @@ class Verdict(StrEnum):
     """One word per message, in the field's terms (see README, "Verdicts")."""
 
     AUTHENTIC = "authentic"  # catalogued sender, authenticated, on template, no hostile slot
-    ABUSED = "abused"  # catalogued sender, authenticated, off template or hostile slot content
-    SPOOFED = "spoofed"  # claims a catalogued sender (address or display name), fails auth/alignment
+    ABUSED = "abused"  # catalogued sender, authenticated, hostile slot or scam signals
+    SPOOFED = "spoofed"  # claims a catalogued sender (any header), does not authenticate as it
+    UNRECOGNIZED = "unrecognized"  # catalogued sender, authenticated, wording not in the catalog
     UNAUTHENTICATED = "unauthenticated"  # not catalogued, DMARC does not pass
     UNKNOWN_SENDER = "unknown-sender"  # not catalogued, authenticates
     ERROR = "error"  # could not be read or audited
@@ -131,10 +132,32 @@ class CheckResult:
     result: str  # pass, fail, softfail, neutral, none, temperror, permerror, policy, ...
     reason: str = ""
     props: dict[str, PropValue] = field(default_factory=dict)
+    # DKIM: why a signature did not pass (body-hash, signature, key-missing, key-not-captured,
+    # key-tempfail, key-revoked, key, tags, expired), "" when it passed or is not DKIM.
+    failure: str = ""
+    # DKIM: the body-hash outcome, known without key or clock: "pass", "fail", "" not computed.
+    body_hash: str = ""
+    # Recorded results: the result token as written when it is not an RFC 8601 keyword.
+    raw_result: str = ""
+
+    @property
+    def conclusive(self) -> bool:
+        """True when this recomputed result needed nothing it lacked (RFC 8601 §2.7.1:
+        temperror is "could not be verified now", so it decides nothing)."""
+        return self.result != "temperror" and self.failure not in ("key-not-captured",
+                                                                    "key-tempfail")
 
     def as_json(self) -> dict[str, Any]:
+        # The typed fields appear in the documented props (schema mailaudit/1 keeps its keys).
+        props: dict[str, Any] = dict(self.props)
+        if self.failure:
+            props["dkim.failure"] = self.failure
+        if self.body_hash:
+            props["dkim.body_hash"] = self.body_hash
+        if self.raw_result:
+            props["result.raw"] = self.raw_result
         return {"method": self.method, "result": self.result, "reason": self.reason,
-                "props": dict(self.props)}
+                "props": props}
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,11 +169,14 @@ class RecordedResult:
     trusted: bool
     header: str  # Authentication-Results, ARC-Authentication-Results, Received-SPF, ...
     header_index: int  # position among all headers, 0 = topmost
+    # A conclusive recomputation contradicts this header's record: nothing in it is evidence.
+    contradicted: bool = False
 
     def as_json(self) -> dict[str, Any]:
         out = self.check.as_json()
         out.update({"authserv_id": self.authserv_id, "trusted": self.trusted,
-                    "header": self.header, "header_index": self.header_index})
+                    "header": self.header, "header_index": self.header_index,
+                    "contradicted": self.contradicted})
         return out
 
 
@@ -198,12 +224,20 @@ class AuthReport:
     disagreements: tuple[Disagreement, ...] = ()
     envelope: Envelope | None = None
     recomputed_ran: bool = False  # False: verdict rests on recorded results only
+    evaluated_at: float | None = None  # Unix time signatures were judged at (t=, x=)
+    clock: str = ""  # where evaluated_at came from: "live", "snapshot", "--at"
 
     def recomputed_of(self, method: str) -> tuple[CheckResult, ...]:
         return tuple(r for r in self.recomputed if r.method == method)
 
     def trusted_of(self, method: str) -> tuple[CheckResult, ...]:
         return tuple(r.check for r in self.recorded if r.trusted and r.check.method == method)
+
+    def credible_of(self, method: str) -> tuple[RecordedResult, ...]:
+        """Trusted records no conclusive recomputation contradicts: the only recorded evidence
+        a verdict may rest on."""
+        return tuple(r for r in self.recorded
+                     if r.trusted and not r.contradicted and r.check.method == method)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +258,7 @@ class SlotValue:
     valid: bool  # fits its type
     problems: tuple[str, ...] = ()  # why it does not fit, or why it is hostile
     signals: tuple[Signal, ...] = ()
+    user_controlled: bool = True  # a customer can type anything here (tenant, team name, ...)
 
     @property
     def hostile(self) -> bool:
@@ -248,6 +283,7 @@ class TemplateMatch:
     signals: tuple[Signal, ...] = ()
     source: str = ""  # where the template's facts come from
     rendered: str = ""  # the template with slot values filled in, for human output
+    missing: tuple[str, ...] = ()  # fixed phrases of the closest template not found
 
     @property
     def hostile(self) -> bool:
@@ -257,7 +293,8 @@ class TemplateMatch:
         return {"sender": self.sender, "template_id": self.template_id, "matched": self.matched,
                 "score": round(self.score, 3), "slots": [s.as_json() for s in self.slots],
                 "off_template": list(self.off_template),
-                "signals": [s.as_json() for s in self.signals], "source": self.source}
+                "signals": [s.as_json() for s in self.signals], "source": self.source,
+                "missing": list(self.missing)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,11 @@ class AuditOptions:
     ip: str | None = None
     helo: str | None = None
     mail_from: str | None = None
-    now: float | None = None  # Unix time used for signature expiry; None = the message's own time
+    # The one evaluation time (Unix seconds) for t=/x= in DKIM and ARC: set by --at. None:
+    # a snapshot's captured_at when replaying one, else the clock (live DNS).
+    now: float | None = None
     limits: Limits = field(default_factory=Limits)
     expand_attachments: bool = True  # audit attached message/rfc822 parts as their own records
+    # False for a message found inside another (a forwarded message/rfc822 part): anything
+    # recorded in it was written before the forward, by hosts that are not our receiver.
+    trust_recorded: bool = True

@@ -108,6 +108,13 @@ def test_learn_then_check(world_dir: Path, shop: Workshop) -> None:
         "abused-appended-urgency": deliver(shop, payment_request(rng), rng, n=55,
                                            extra_text="Act now: verify your account today.",
                                            extra_html="Act now: verify your account today."),
+        # The same signals as the built-in catalog: a wallet, an off-list link, another brand.
+        "abused-wallet": deliver(shop, payment_request(
+            rng, note="Send BTC to bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"), rng, n=58),
+        "abused-link": deliver(shop, receipt(
+            rng, memo="Refund form at https://refunds-desk.example/claim"), rng, n=59),
+        "abused-brand": deliver(shop, payment_request(rng, note="PayPal refund desk"), rng,
+                                n=60),
         "spoofed-unsigned": deliver(shop, payment_request(rng), rng, n=56, signed=False),
         "spoofed-elsewhere": deliver(
             shop, receipt(rng), rng, n=57, signed=False,
@@ -193,3 +200,55 @@ def test_hostile_text_never_reaches_the_terminal(world_dir: Path, shop: Workshop
     if res.returncode == 3:
         assert not (world_dir / "hostile-out").exists()
     _no_leftovers(world_dir)
+
+
+def test_diff_new_sender(world_dir: Path) -> None:
+    packs = world_dir / "diff-packs"
+    assert _learn(world_dir, world_dir / "genuine", out="diff-packs").returncode == 0
+    res = run("templates", "diff", packs)
+    assert res.returncode == 1
+    assert "new-sender: the catalog has no sender pay@northwind-traders.example" in res.stdout
+
+
+def test_microsoft_sender_learned_apart_and_diffed(world_dir: Path, shop: Workshop) -> None:
+    """Genuine Entra mail (rendered from the catalog's own template) is learned into
+    DIR/builtin/, and diff finds no false differences in its wording, only what the mail
+    proves and the catalog does not say."""
+    from datetime import UTC, datetime
+
+    from support.synth.build import Mailbox
+    from support.synth.notify import Notification, send_notification
+
+    folder = world_dir / "entra"
+    folder.mkdir()
+    rng = random.Random(11)
+    tenants = ["Contoso", "Fabrikam Ltd", "Tailspin Toys", "Northwind Traders"]
+    for n, tenant in enumerate(tenants):
+        values = {"tenant": tenant, "email": f"user{n}@contoso-mail.example",
+                  "code": str(rng.randint(100_000, 999_999))}
+        note = Notification("entra.email-verification-code", values,
+                            Mailbox("Alice", "alice@contoso-mail.example"),
+                            datetime(2026, 5, 2, 8, n, tzinfo=UTC))
+        (folder / f"{n}.eml").write_bytes(send_notification(shop, note, rng))
+    res = _learn(world_dir, folder, out="entra-packs")
+    assert res.returncode == 0, res.stdout
+    out = world_dir / "entra-packs"
+    assert [p.name for p in out.iterdir()] == ["builtin"]
+    assert "is in the built-in catalog" in res.stdout
+    pack = next((out / "builtin").iterdir())
+    data = yaml.safe_load(pack.read_text("utf-8"))
+    assert "brands" not in data and data["senders"][0]["brand"] == "Microsoft"
+    diff = run("templates", "diff", pack)
+    assert diff.returncode in (0, 1), diff.stdout + diff.stderr
+    assert "new-template" not in diff.stdout  # the mail is the catalog's own template
+    assert "phrase-missing" not in diff.stdout and "phrase-new" not in diff.stdout
+    # The catalog marks the microsoftonline.com signature unverified; every message had it.
+    assert "d=microsoftonline.com signed every learned message" in diff.stdout
+
+
+def test_diff_bad_pack(world_dir: Path) -> None:
+    bad = world_dir / "bad.yaml"
+    bad.write_text("format: nope\n\x1b[31m", "utf-8")
+    res = run("templates", "diff", bad)
+    assert res.returncode == 3 and "\x1b" not in res.stdout
+    assert run("templates", "diff", world_dir / "missing.yaml").returncode == 3

@@ -76,7 +76,7 @@ def slow_server() -> Iterator[LoopbackDNSServer]:
 def message(domain: str, *, selectors: tuple[str, ...] = ("s1",)) -> bytes:
     sigs = b"".join(
         b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=" + domain.encode()
-        + b"; s=" + s.encode() + b"; h=from; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; "
+        + b"; s=" + s.encode() + b"; h=from; bh=Ck5SoRNWUpSR4X0COv7R5ub2pUTtl6xz4dTFz++ji4M=; "
         b"b=AAAA\r\n" for s in selectors)
     return sigs + b"From: a@" + domain.encode() + b"\r\nSubject: x\r\n\r\nbody\r\n"
 
@@ -88,7 +88,8 @@ def audit(raw: bytes, domain: str, port: int, *, limits: Limits | None = None) -
     started = time.perf_counter()
     result = audit_message(raw, resolver=resolver, options=options)
     assert time.perf_counter() - started < 15
-    assert result.error is None, result.error
+    # A limit that cut lookups the verdict needed makes it ``error``, naming the limit.
+    assert result.error is None or result.error.code == "limit-dns-lookups", result.error
     return result
 
 
@@ -186,5 +187,5 @@ def test_dead_server_within_max_seconds() -> None:
         started = time.perf_counter()
         result = audit_message(raw, resolver=resolver, options=options)
         elapsed = time.perf_counter() - started
-        assert result.error is None
+        assert result.error is None or result.error.code.startswith("limit-"), result.error
         assert elapsed < options.limits.max_seconds, f"{elapsed:.1f} s"

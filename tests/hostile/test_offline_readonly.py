@@ -59,7 +59,7 @@ SIGNED = (b"Authentication-Results: mx.example.org; dkim=pass header.d=microsoft
           b"Received: from mail.example.net (mail.example.net [192.0.2.7]) by mx.example.org "
           b"with ESMTPS id 1; Tue, 20 May 2025 10:00:00 +0000\r\n"
           b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=microsoft.com; s=s1024-meo; "
-          b"h=from:subject; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\r\n"
+          b"h=from:subject; bh=RHI91NDg1Go8f6isolS2HCe2tXiflhd+gsgHAECfFTU=; b=AAAA\r\n"
           b"ARC-Seal: i=1; a=rsa-sha256; cv=none; d=example.net; s=arc; b=AAAA\r\n"
           b"ARC-Message-Signature: i=1; a=rsa-sha256; d=example.net; s=arc; h=from; bh=AAAA; "
           b"b=AAAA\r\nARC-Authentication-Results: i=1; example.net; spf=pass\r\n"

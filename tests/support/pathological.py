@@ -115,7 +115,7 @@ def received_garbage() -> bytes:
 def many_dkim_signatures(count: int = 2_000) -> bytes:
     """Each signature names a different selector: without a lookup budget, 2,000 DNS queries."""
     sigs = [b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=microsoft.com; "
-            b"s=sel%d; h=from:to:subject; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; "
+            b"s=sel%d; h=from:to:subject; bh=RHI91NDg1Go8f6isolS2HCe2tXiflhd+gsgHAECfFTU=; "
             b"b=AAAA\r\n" % i for i in range(count)]
     return b"".join(sigs) + simple()
 

@@ -206,3 +206,33 @@ def test_hostile_samples() -> None:
     body = " ".join(map(str, t.body))
     assert body.startswith("Hello {{name}} [") and body.endswith("] }}{{ end")
     assert body.count("{") - 2 * body.count("{{") == len(t.slots) == 1
+
+
+def test_diff_names_changed_phrases_and_language(tmp_path: Path) -> None:
+    from mailaudit.templates.learn import diff_senders
+
+    cat = load_catalog()
+    addr = "msonlineservicesteam@microsoftonline.com"
+    samples = []
+    for n, (tenant, code) in enumerate([("Contoso", "482913"), ("Fabrikam", "093117"),
+                                        ("Litware", "771204")]):
+        body = (f"Verify your email address Thanks for verifying your u{n}@contoso.example "
+                f"account! Your one-time code is: {code} Sincerely, {tenant}")
+        s = _sample(n, f"{tenant} account email verification code", body, address=addr,
+                    name=f"Microsoft on behalf of {tenant}")
+        samples.append(Sample(**{**{f: getattr(s, f) for f in s.__dataclass_fields__},
+                                 "language": "en-gb", "dkim": (("microsoftonline.com", "s2"),)}))
+    result = learn(samples, builtin_brands={b.name: list(b.domains) for b in cat.brands},
+                   builtin_addresses={a: s.id for s in cat.senders for a in s.addresses})
+    pack = result.packs[0]
+    assert pack.builtin_senders == (addr,)
+    path = tmp_path / pack.filename
+    path.write_text(pack_yaml(pack), "utf-8")
+    diffs = diff_senders(load_file(path, pack.filename).senders, cat)
+    kinds = {d.kind for d in diffs}
+    text = "\n".join(d.message for d in diffs)
+    assert "new-template" not in kinds
+    assert "catalog phrase 'your code is:' is not in the learned mail" in text
+    assert "your one-time code is:" in text and "phrase-new" in kinds
+    assert "learned mail is in 'en-gb'" in text
+    assert "selectors s2 seen" in text or "d=microsoftonline.com" in text

@@ -50,7 +50,7 @@ def authenticate(msg: ParsedMessage, recorded: RecordedAuth, resolver: Resolver 
     if any(h.lname == "arc-seal" for h in msg.headers):
         from mailaudit.checks.arc.check import check_arc
 
-        arc = check_arc(msg, budgeted)
+        arc = check_arc(msg, budgeted, now=options.now)
     if budgeted.refused:
         from mailaudit.model import Severity
 
@@ -63,11 +63,20 @@ def authenticate(msg: ParsedMessage, recorded: RecordedAuth, resolver: Resolver 
         findings.append(Finding("limit-dns-lookups", Severity.WARNING,
                                 what + "; results that needed them are temperror"))
     recomputed: tuple[CheckResult, ...] = (*dkim, spf, dmarc)
+    from dataclasses import replace
+
+    from mailaudit.checks.recorded.compare import contradicted
+
+    # Conclusive beats recorded: a trusted header that the message itself refutes is kept
+    # for the report, but marked, and the verdict takes nothing from it.
+    refuted = contradicted(recorded.results, recomputed)
+    results = tuple(replace(r, contradicted=True) if r.header_index in refuted and r.trusted
+                    else r for r in recorded.results)
     report = AuthReport(
         recomputed=recomputed,
-        recorded=recorded.results,
+        recorded=results,
         arc=arc,
-        disagreements=disagreements(recorded.results, recomputed, arc, envelope),
+        disagreements=disagreements(results, recomputed, arc, envelope),
         envelope=envelope,
         recomputed_ran=True,
     )

@@ -17,7 +17,8 @@ import click
 from mailaudit import __version__
 from mailaudit.model import ExitCode
 
-VERDICT_NAMES = ("authentic", "abused", "spoofed", "unauthenticated", "unknown-sender", "error")
+VERDICT_NAMES = ("authentic", "abused", "spoofed", "unrecognized", "unauthenticated",
+                 "unknown-sender", "error")
 DEFAULT_FAIL_ON = "abused,spoofed,error"
 LIMIT_NAMES = ("max_message_bytes", "max_headers", "max_header_bytes", "max_mime_depth",
                "max_mime_parts", "max_decoded_body_bytes", "max_dns_lookups", "max_signatures",
@@ -89,6 +90,20 @@ def _parse_fail_on(value: str) -> frozenset[str]:
     return frozenset(names)
 
 
+def _parse_at(text: str) -> float:
+    from datetime import UTC, datetime
+
+    value = text.strip()
+    if value.isascii() and value.isdigit() and len(value) <= 12:
+        return float(value)
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{text[:40]!r} is not ISO 8601 (2026-06-01T12:00:00Z) or "
+                                 "Unix seconds", param_hint="--at") from None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
 def fail(message: str, code: ExitCode) -> None:
     click.echo(f"mailaudit: {message}", err=True)
     sys.exit(int(code))
@@ -146,6 +161,10 @@ def fail(message: str, code: ExitCode) -> None:
 @click.option("--limit", "limits", multiple=True, metavar="NAME=VALUE",
               help=f"Override a resource limit ({', '.join(LIMIT_NAMES)}).")
 @click.option("--color/--no-color", default=None, help="Colour in human output (default: auto).")
+@click.option("--at", "at", metavar="TIMESTAMP",
+              help="Judge signature times (t=, x=) at this moment: ISO 8601 (2026-06-01T12:00Z) "
+                   "or Unix seconds. Default: the snapshot's captured_at when replaying one, "
+                   "else now.")
 def check(paths: tuple[str, ...], fmt: str, output: str | None, details: bool | None,
           dns_mode: str, dns_snapshot: str | None, dns_record: str | None,
           nameservers: tuple[str, ...], offline: bool, no_recompute: bool,
@@ -153,7 +172,7 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, details: bool | 
           template_dirs: tuple[str, ...], fail_on: str, jobs: int | None, unordered: bool,
           engine: str, scheduler: str | None, shard_size: int | None,
           resume_path: str | None, progress: bool | None, limits: tuple[str, ...],
-          color: bool | None) -> None:
+          color: bool | None, at: str | None) -> None:
     """Audit messages and give each a verdict.
 
     PATH is a message file (.eml), - for standard input, a directory (searched recursively),
@@ -191,6 +210,7 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, details: bool | 
     options = AuditOptions(
         recompute=not no_recompute, trust_authserv_ids=trust_ids, ip=ip, helo=helo,
         mail_from=mail_from, limits=Limits(**limit_values),  # type: ignore[arg-type]
+        now=_parse_at(at) if at else None,
     )
     config = AuditConfig(options=options, dns_snapshot=dns_snapshot, offline=(dns_mode == "offline"),
                          dns_mode=dns_mode, nameservers=nameservers, templates=template_dirs,

@@ -454,3 +454,45 @@ def _print_rejected(rejected: list[tuple[str, str]]) -> None:
         _say(f"  {_v(ref)}: {_v(why, 300)}")
     if len(rejected) > 20:
         _say(f"  … and {len(rejected) - 20} more")
+
+
+@templates_group.command("diff")
+@click.argument("pack", type=click.Path(path_type=Path))
+def diff_cmd(pack: Path) -> None:
+    """Compare a learned PACK (a file, or a folder of them) with the built-in catalog.
+
+    Names what the catalog lacks or has wrong for the same sender: a new sender or template,
+    catalog phrases the real mail does not have, new phrases, another language, DKIM,
+    envelope and display names. Exit code 0: no differences; 1: differences.
+    """
+    from mailaudit.templates.catalog import load_file
+    from mailaudit.templates.learn import diff_senders
+    from mailaudit.templates.matcher import load_catalog
+
+    if pack.is_dir():
+        files = sorted([*pack.glob("*.yaml"), *pack.glob("builtin/*.yaml")])
+        if not files:
+            _say(f"mailaudit: {_v(str(pack))}: no .yaml packs in this folder")
+            sys.exit(int(ExitCode.INPUT))
+    elif pack.is_file():
+        files = [pack]
+    else:
+        _say(f"mailaudit: {_v(str(pack))}: no such pack file or folder")
+        sys.exit(int(ExitCode.INPUT))
+    senders: list[Any] = []
+    try:
+        for f in files:
+            senders.extend(load_file(f, str(f)).senders)
+    except CatalogError as exc:
+        _say(f"mailaudit: {_v(exc.message, 400)}")
+        sys.exit(int(exc.exit_code))
+    diffs = diff_senders(senders, load_catalog())
+    current = None
+    for d in diffs:
+        if d.sender != current:
+            current = d.sender
+            _say(_v(d.sender))
+        _say(f"  {d.kind}: {_v(d.message, 400)}")
+    if not diffs:
+        _say(f"no differences: {len(senders)} learned senders agree with the built-in catalog")
+    sys.exit(int(ExitCode.FLAGGED if diffs else ExitCode.OK))

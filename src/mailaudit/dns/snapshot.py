@@ -27,10 +27,12 @@ class SnapshotResolver:
     """A ``Resolver`` over snapshot data. Never opens a socket."""
 
     def __init__(self, records: Mapping[str, Entry], *, complete: bool = False,
-                 origin: str = "<memory>") -> None:
+                 origin: str = "<memory>", captured_at: float | None = None) -> None:
         self.records: dict[str, Entry] = {normalise_name(k): v for k, v in records.items()}
         self.complete = complete
         self.origin = origin
+        # When the answers were captured (Unix seconds): the evaluation time of a replay.
+        self.captured_at = captured_at
 
     @classmethod
     def from_file(cls, path: str | Path) -> SnapshotResolver:
@@ -61,7 +63,8 @@ class SnapshotResolver:
             raise SnapshotError(f"{origin}: \"records\" must be an object mapping names to answers.")
         for name, entry in records.items():
             _validate_entry(origin, name, entry)
-        return cls(records, complete=bool(doc.get("complete", False)), origin=origin)
+        return cls(records, complete=bool(doc.get("complete", False)), origin=origin,
+                   captured_at=_captured_at(origin, doc.get("captured_at")))
 
     def _lookup(self, name: str, rdtype: str) -> list[Any]:
         key = normalise_name(name)
@@ -114,6 +117,22 @@ class SnapshotResolver:
 
     def ptr(self, name: str) -> list[str]:
         return [str(v).rstrip(".") for v in self._lookup(name, "PTR")]
+
+
+def _captured_at(origin: str, value: object) -> float | None:
+    """``captured_at`` (ISO 8601, UTC) as Unix seconds; absent means unknown (the clock)."""
+    if value is None:
+        return None
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise SnapshotError(f"{origin}: \"captured_at\" is not an ISO 8601 time "
+                            f"({str(value)[:40]!r}).") from exc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
 
 
 def _validate_entry(origin: str, name: object, entry: object) -> None:

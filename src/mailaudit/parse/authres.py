@@ -111,7 +111,19 @@ class _Building:
         props = self.props or {}
         if self.comments:
             props["comment"] = "; ".join(self.comments)[:1000]
+        if not is_keyword(self.result):
+            # RFC 8601 §2.2: a result is a Keyword (ldh-str). Anything else is kept as written,
+            # in its own field, and counts as nothing a verdict could rest on.
+            return CheckResult(self.method, "permerror", "recorded result is not an RFC 8601 "
+                               "keyword", props, raw_result=self.result[:200])
         return CheckResult(self.method, self.result, self.reason, props)
+
+
+def is_keyword(text: str) -> bool:
+    """RFC 8601 §2.2 Keyword: ldh-str (RFC 5321), ASCII letters, digits and inner hyphens,
+    starting with a letter."""
+    return (bool(text) and len(text) <= 64 and text.isascii() and text[0].isalpha()
+            and text[-1].isalnum() and all(c.isalnum() or c == "-" for c in text))
 
 
 def _pairs(seg: list[Token], problems: list[str]) -> list[tuple[str, str, bool] | str]:
@@ -164,7 +176,7 @@ def parse_authentication_results(value: str) -> ParsedResults:
         else:
             authserv_id = words[0]
             rest = words[1:]
-            if rest and rest[0].isdigit():
+            if rest and rest[0].isascii() and rest[0].isdigit():
                 version = rest.pop(0)
             if rest and rest != ["none"]:
                 problems.append(f"unexpected text after authserv-id: {' '.join(rest)[:80]!r}")
@@ -202,6 +214,9 @@ def parse_authentication_results(value: str) -> ParsedResults:
                     break
                 method = lkey.split("/", 1)[0].strip()
                 current = _Building(method=method, result=val.lower().strip())
+                if val.strip() and not is_keyword(val.strip()):
+                    problems.append(f"{method[:40]}: result {val.strip()[:40]!r} is not a "
+                                    "keyword (RFC 8601 §2.2)")
                 if not val:
                     problems.append(f"{method}: empty result")
                 continue

@@ -14,6 +14,14 @@ from mailaudit.parse.message import Header
 _WSP = (32, 9)  # a line starting with SP or HTAB continues the field (RFC 5322 §2.2.3)
 
 _DEFAULT_LIMITS = Limits()
+# Fields the verdict reads (sender claims, signatures, recorded results, the receiver's hops,
+# what the template match reads): kept whatever max_headers cuts.
+VERDICT_HEADERS = frozenset({
+    b"from", b"sender", b"reply-to", b"dkim-signature", b"authentication-results",
+    b"arc-seal", b"arc-message-signature", b"arc-authentication-results", b"received",
+    b"return-path", b"received-spf", b"subject", b"to", b"content-type",
+    b"content-transfer-encoding", b"mime-version", b"date", b"message-id",
+})
 
 
 def header_block_end(raw: bytes, start: int) -> tuple[int, int]:
@@ -67,15 +75,22 @@ def split_headers(raw: bytes, *, limits: Limits = _DEFAULT_LIMITS
     no_colon = 0
     no_colon_first = b""
     dropped = 0
+    dropped_needed = 0
 
     def flush() -> None:
-        nonlocal cur, cur_len, cur_trimmed, dropped
+        nonlocal cur, cur_len, cur_trimmed, dropped, dropped_needed
         if not cur:
             return
         if len(headers) >= limits.max_headers:
-            dropped += 1
-            cur, cur_len, cur_trimmed = [], 0, False
-            return
+            # Padding must not push out what the verdict reads: those fields are kept past
+            # the limit, up to as many again (a bound on memory all the same).
+            first = cur[0]
+            needed = first[:first.find(b":")].rstrip(b" \t").lower() in VERDICT_HEADERS
+            if not needed or len(headers) >= 2 * limits.max_headers:
+                dropped += 1
+                dropped_needed += needed
+                cur, cur_len, cur_trimmed = [], 0, False
+                return
         raw_field = b"\n".join(cur)
         if raw_field.endswith(b"\r"):
             raw_field = raw_field[:-1]
@@ -87,7 +102,8 @@ def split_headers(raw: bytes, *, limits: Limits = _DEFAULT_LIMITS
         if cur_trimmed:
             findings.append(Finding(
                 "limit-header-bytes", Severity.WARNING,
-                f"header {name[:60]!r} truncated at {max_bytes} bytes (limit max_header_bytes)"))
+                f"header {name[:60]!r} truncated at {max_bytes} bytes (limit max_header_bytes)",
+                evidence=name[:60]))
         headers.append(Header(name, name.lower(), value, raw_field))
         cur, cur_len, cur_trimmed = [], 0, False
 
@@ -124,6 +140,11 @@ def split_headers(raw: bytes, *, limits: Limits = _DEFAULT_LIMITS
             "header-malformed", Severity.WARNING,
             f"{no_colon} header line(s) without a field name skipped",
             evidence=_decode(no_colon_first[:200])))
+    if dropped_needed:
+        findings.append(Finding(
+            "limit-headers-needed", Severity.WARNING,
+            f"headers truncated at {limits.max_headers} fields (limit max_headers); "
+            f"{dropped_needed} of the {dropped} ignored are fields the verdict reads"))
     if dropped:
         findings.append(Finding(
             "limit-headers", Severity.WARNING,

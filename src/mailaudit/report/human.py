@@ -30,6 +30,7 @@ VERDICT_STYLE = {
     Verdict.AUTHENTIC: "bold green",
     Verdict.ABUSED: "bold white on red",
     Verdict.SPOOFED: "bold red",
+    Verdict.UNRECOGNIZED: "bold blue",
     Verdict.UNAUTHENTICATED: "bold yellow",
     Verdict.UNKNOWN_SENDER: "cyan",
     Verdict.ERROR: "bold magenta",
@@ -247,6 +248,13 @@ def render_detail(console: Console, result: AuditResult) -> None:
     if result.auth.envelope is not None and result.auth.envelope.ip:
         env = result.auth.envelope
         info.add_row("Sender IP", _t(f"{env.ip} (from {env.source})"))
+    if result.auth.evaluated_at is not None:
+        from datetime import UTC, datetime
+
+        when = datetime.fromtimestamp(result.auth.evaluated_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        basis = {"live": "now", "snapshot": "the snapshot's captured_at",
+                 "--at": "--at"}.get(result.auth.clock, result.auth.clock)
+        info.add_row("Judged at", _t(f"{when} ({basis})"))
     console.print(info)
     console.print(auth_table(result))
     untrusted = _untrusted(result.auth.recorded)

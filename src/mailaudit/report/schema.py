@@ -15,7 +15,8 @@ RECORD_KEYS = (
     "schema", "ref", "parent", "message_id", "date", "from", "to", "subject", "verdict",
     "reason", "auth", "template", "findings", "error",
 )
-AUTH_KEYS = ("recomputed", "recorded", "arc", "disagreements", "envelope", "recomputed_ran")
+AUTH_KEYS = ("recomputed", "recorded", "arc", "disagreements", "envelope", "recomputed_ran",
+             "evaluated_at", "clock")
 
 CSV_COLUMNS = (
     "path", "locator", "parent_path", "parent_locator", "verdict", "reason", "from", "subject",
@@ -56,6 +57,8 @@ def to_record(result: AuditResult) -> dict[str, Any]:
             "envelope": None if env is None else {
                 "ip": env.ip, "helo": env.helo, "mail_from": env.mail_from, "source": env.source},
             "recomputed_ran": auth.recomputed_ran,
+            "evaluated_at": auth.evaluated_at,
+            "clock": auth.clock,
         },
         "template": result.template.as_json() if result.template else None,
         "findings": [f.as_json() for f in result.findings],

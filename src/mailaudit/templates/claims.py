@@ -21,8 +21,9 @@ from mailaudit.templates.normalise import conf_key, normalise, word_key
 @dataclass(frozen=True, slots=True)
 class SenderClaim:
     sender: Sender
-    kind: str  # "address" | "display-name" | "lookalike-domain"
+    kind: str  # see verdict.Claim
     evidence: str
+    domains: tuple[str, ...] = ()  # the domains a header claim names (Return-Path, d=)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -153,4 +154,29 @@ def display_name_claim(name: str, brand: Brand, senders: Iterable[Sender]) -> Se
         g = _fold_catalog_text(generic)
         if g and (folded == g or (len(g) >= 5 and g in folded)):
             return fallback
+    return None
+
+
+def tenant_brand(display_name: str, domain: str, brands: Iterable[Brand]) -> str | None:
+    """The brand a From display name names when the address is on a shared customer-tenant
+    domain (``*.onmicrosoft.com``): anyone can open such a tenant in minutes, so "Ledger" or
+    "Microsoft Security" there is a brand's name on a throw-away address. None otherwise."""
+    domain = domain.lower().rstrip(".")
+    brands = tuple(brands)
+    if not display_name or not any(
+            domain != t and on_domains(domain, (t,)) for b in brands for t in b.tenant_domains):
+        return None
+    from mailaudit.templates.signals import find_signals_normalised
+
+    norm = normalise(display_name)
+    for g in find_signals_normalised(norm, where="display-name", sender_brand="",
+                                     skip=("phone", "money", "urgency", "wallet", "link",
+                                           "confusable")):
+        return g.value
+    folded = fold_name(display_name)
+    for b in brands:
+        for name in (b.name, *b.display_names):
+            key = _fold_catalog_text(name)
+            if key and len(key) >= 5 and key in folded:
+                return b.name
     return None

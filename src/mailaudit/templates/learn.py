@@ -373,6 +373,10 @@ def _structure(seqs: list[_Seq], ids: Sequence[int], *, allow_optional: bool,
                     out.append(_Elem("break"))
         elif all(filled):
             before = "".join(run)
+            if not any(c.isalpha() for c in before) and out and out[-1].kind == "slot":
+                # "Note from {name}: {note}": the label is the text before the last slot.
+                prev = out[-2].text if len(out) > 1 and out[-2].kind == "fixed" else ""
+                before = prev + before
             close()
             values = [(ids[k], s.span(lo, hi)) for k, (s, (lo, hi))
                       in enumerate(zip(seqs, ranges, strict=True))]
@@ -499,12 +503,17 @@ _NAME_BY_TYPE = {"code": "code", "amount": "amount", "date": "date", "email": "e
                  "short_text": "text", "free_text": "message"}
 
 
+_LINK_WORDS = frozenset(["from", "to", "by", "for", "of", "on", "at", "in", "with", "via",
+                         "your", "the", "a", "an", "is", "are", "was", "this", "our", "my"])
+
+
 def _slot_name(before: str, type_name: str, taken: set[str]) -> str:
     base = ""
     label = before.rstrip()
     if label.endswith(":"):
         clause = re.split(r"[.!?,;:()]", label[:-1])[-1]
         words = re.findall(r"[a-z0-9]+", clause.lower().encode("ascii", "ignore").decode())
+        words = [w for w in words if w not in _LINK_WORDS]  # "Note from {name}: {note}"
         base = "_".join(words[-2:])
     if not base or not base[0].isalpha():
         base = _NAME_BY_TYPE.get(type_name, "value")
@@ -973,3 +982,118 @@ def pack_yaml(pack: Pack) -> str:
             "# fixed text is what every sample shared; slots are what varied.\n")
     return head + yaml.safe_dump(dict(pack.data), sort_keys=False, allow_unicode=True,
                                  width=100, default_flow_style=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Diff: what a learned pack says that the built-in catalog lacks or has wrong
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    sender: str  # the learned sender's address
+    kind: str  # "new-sender", "new-template", "phrase-missing", "phrase-new", "language",
+    #            "dkim", "envelope", "display-name", "not-seen"
+    message: str
+
+
+def _fixed_keys(t: Any) -> list[str]:
+    keys = [s.key.strip() for s in t.subject if not s.is_slot]
+    keys += [s.key.strip() for ln in t.body for s in ln.segments if not s.is_slot]
+    return [k for k in keys if k]
+
+
+def _likeness(learned: Any, known: Any) -> float:
+    """Share of the catalog template's fixed phrases that the learned template holds."""
+    text = " ".join(_fixed_keys(learned))
+    keys = _fixed_keys(known)
+    if not keys:
+        return 0.0
+    return sum(len(k) for k in keys if k in text) / sum(len(k) for k in keys)
+
+
+def diff_senders(learned: Sequence[Any], catalog: Any) -> list[Difference]:
+    """Compare learned senders (``catalog.Sender``) with the catalog's entries for the same
+    addresses: new senders and templates, phrases the catalog has that the mail does not (or
+    the reverse), another language, DKIM, envelope and display names the catalog lacks."""
+    out: list[Difference] = []
+    for s in learned:
+        addr = s.addresses[0]
+        known = next((k for k in (catalog.by_address(a) for a in s.addresses) if k), None)
+        if known is None:
+            out.append(Difference(addr, "new-sender",
+                                  f"the catalog has no sender {addr}; {len(s.templates)} "
+                                  "templates learned"))
+            continue
+        kd = {d.domain: d for d in known.dkim}
+        for d in s.dkim:
+            if d.domain not in kd:
+                out.append(Difference(addr, "dkim", f"signed by d={d.domain} "
+                                      f"(s={', '.join(d.selectors) or '?'}); the catalog "
+                                      f"lists {', '.join(kd) or 'no DKIM domain'}"))
+                continue
+            new_sel = [x for x in d.selectors if kd[d.domain].selectors
+                       and x not in kd[d.domain].selectors]
+            if new_sel:
+                out.append(Difference(addr, "dkim", f"d={d.domain} selectors "
+                                      f"{', '.join(new_sel)} seen; the catalog lists "
+                                      f"{', '.join(kd[d.domain].selectors)}"))
+            if not kd[d.domain].verified and d.verified:
+                out.append(Difference(addr, "dkim", f"d={d.domain} signed every learned "
+                                      "message; the catalog marks it unverified"))
+        seen = {d.domain for d in s.dkim}
+        for d in known.dkim:
+            if d.verified and d.domain not in seen:
+                out.append(Difference(addr, "dkim", f"the catalog expects a DKIM signature "
+                                      f"from {d.domain}; none in the learned mail"))
+        for e in s.envelope_domains:
+            if known.envelope_domains and not any(domain_allowed(e, [k]) for k in
+                                                  known.envelope_domains):
+                out.append(Difference(addr, "envelope", f"envelope domain {e}; the catalog "
+                                      f"lists {', '.join(known.envelope_domains)}"))
+        for dn in s.display_names:
+            name = " ".join(x.text for x in dn.segments if not x.is_slot)
+            if not any(_display_fits(name, k) for k in known.display_names):
+                out.append(Difference(addr, "display-name", f"display name {name!r} is not "
+                                      "one the catalog lists"))
+        matched: set[str] = set()
+        for t in s.templates:
+            best = max(known.templates, key=lambda k: _likeness(t, k), default=None)
+            score = _likeness(t, best) if best is not None else 0.0
+            if best is None or score < 0.5:
+                out.append(Difference(addr, "new-template",
+                                      f"{t.id}: subject {_pattern(t.subject)!r}: no catalog "
+                                      f"template of {known.id} is like it"
+                                      + (f" (closest {best.id}, {score:.0%})" if best else "")))
+                continue
+            matched.add(best.id)
+            text = " ".join(_fixed_keys(t))
+            for k in dict.fromkeys(_fixed_keys(best)):
+                if k not in text:
+                    out.append(Difference(addr, "phrase-missing",
+                                          f"{best.id}: catalog phrase {k!r} is not in the "
+                                          f"learned mail ({t.id})"))
+            ktext = " ".join(_fixed_keys(best))
+            for k in dict.fromkeys(_fixed_keys(t)):
+                if k not in ktext and len(k) >= 8:
+                    out.append(Difference(addr, "phrase-new",
+                                          f"{best.id}: learned phrase {k!r} is not in the "
+                                          "catalog"))
+            if t.language not in ("und", best.language):
+                out.append(Difference(addr, "language", f"{best.id}: learned mail is in "
+                                      f"{t.language!r}, the catalog template in "
+                                      f"{best.language!r}"))
+        for k in known.templates:
+            if k.id not in matched:
+                out.append(Difference(addr, "not-seen", f"{k.id}: no learned template like "
+                                      "it (not in the mail learned from)"))
+    return out
+
+
+def _pattern(segments: Any) -> str:
+    return " ".join(f"{{{x.slot}}}" if x.is_slot else x.text for x in segments)
+
+
+def _display_fits(name: str, dn: Any) -> bool:
+    fixed = [x.key.strip() for x in dn.segments if not x.is_slot]
+    key = match_key(normalise(name))
+    return all(f in key for f in fixed if f)

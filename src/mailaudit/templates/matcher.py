@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -55,6 +55,12 @@ _SUBJECT_TAGS = ("[external]", "[ext]", "external:", "[external email]", "[spam]
                  "[suspicious]", "[warning]", "*external*", "[caution]")
 _PARTIAL_SKIP = frozenset({"money", "brand", "urgency", "link", "email", "confusable"})
 _TRIVIAL = frozenset(" .,;:|-–—•·>()[]*_!?/")
+_SCAN_SLOT = 64 * 1024  # characters of a misfilled platform slot scanned for signals
+# Characters of one passage of unlisted text scanned for signals: a catalogued platform's own
+# mail holds no megabytes of text a customer wrote (customer fields are bounded slots), and
+# scanning a 20 MB body for phone numbers costs seconds.
+_SCAN_TEXT = 256 * 1024
+_FIT = 0.5  # share of fixed text below which a template is only "the closest", not a fit
 
 
 class Catalog:
@@ -71,6 +77,7 @@ class Catalog:
         # claim_of depends only on (address, display name) and this catalog; mailboxes repeat
         # the same senders over and over, so the answer is kept (bounded).
         self._claims: dict[tuple[str, str], SenderClaim | None] = {}
+        self._sender_domains: dict[str, Sender] | None = None
 
     def sender(self, id: str) -> Sender:
         try:
@@ -86,6 +93,20 @@ class Catalog:
 
     def brand(self, name: str) -> Brand:
         return self._brands[name.lower()]
+
+    def sender_domains(self) -> dict[str, Sender]:
+        """Domains that name one sender (its address and verified DKIM domains below the
+        brand's registrable domain: accountprotection.microsoft.com, not microsoft.com)."""
+        if self._sender_domains is None:
+            roots = {d for b in self.brands for d in b.domains}
+            found: dict[str, Sender] = {}
+            for s in self.senders:
+                for d in (*(a.rpartition("@")[2] for a in s.addresses), *s.dkim_domains):
+                    d = d.lower()
+                    if d and d not in roots:
+                        found.setdefault(d, s)
+            self._sender_domains = found
+        return self._sender_domains
 
     def by_address(self, addr: str) -> Sender | None:
         return self._by_address.get(addr.strip().lower())
@@ -135,18 +156,90 @@ def load_catalog(extra_dirs: Sequence[str | Path] = ()) -> Catalog:
 
 
 def claim_of(msg: ParsedMessage, catalog: Catalog) -> SenderClaim | None:
-    """Which catalogued sender the (first) From claims to be, or None."""
-    if not msg.from_:
-        return None
+    """Which catalogued sender the message claims to be, or None.
+
+    The (first) From first: its address, a look-alike domain, a notification display name.
+    Then the other headers a reader or a filter takes as the sender: ``Sender:`` (Outlook
+    shows "X on behalf of Y"), Return-Path, DKIM-Signature d=, when they name a catalogued
+    sender and the From is not at the brand's own domain. Last, a notification-style address
+    at the brand's own domain that the catalog does not list (no-reply@microsoft.com).
+    """
+    claim: SenderClaim | None = None
+    if msg.from_:
+        frm = msg.from_[0]
+        key = (frm.address, frm.display_name)
+        cache = catalog._claims
+        if key in cache:
+            claim = cache[key]
+        else:
+            if len(cache) >= 20_000:
+                cache.clear()
+            claim = cache[key] = _claim_of(frm, catalog)
+    if claim is not None:
+        return claim
+    from_domain = msg.from_[0].domain.lower().rstrip(".") if msg.from_ else ""
+    if any(from_domain and on_domains(from_domain, b.domains) for b in catalog.brands):
+        return _brand_domain_claim(msg, catalog)
+    return _header_claim(msg, catalog)
+
+
+_NOTIFY_LOCAL = ("noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply",
+                 "alert", "alerts", "security", "notification", "notifications", "account",
+                 "accountprotection", "account-security", "billing", "invites", "mailer")
+
+
+def _notification_local(local: str) -> bool:
+    local = local.lower()
+    if local in _NOTIFY_LOCAL:
+        return True
+    return any(local.startswith(w + "-") or local.endswith("-" + w) or local.endswith("." + w)
+               for w in ("noreply", "no-reply", "donotreply", "alerts", "security"))
+
+
+def _brand_domain_claim(msg: ParsedMessage, catalog: Catalog) -> SenderClaim | None:
+    """A notification-style From at the brand's own domain, not in the catalog: mail that must
+    authenticate as the brand (a person's address claims nothing)."""
     frm = msg.from_[0]
-    key = (frm.address, frm.display_name)
-    cache = catalog._claims
-    if key in cache:
-        return cache[key]
-    if len(cache) >= 20_000:
-        cache.clear()
-    claim = cache[key] = _claim_of(frm, catalog)
-    return claim
+    local, _, domain = frm.address.lower().rpartition("@")
+    if not local or not _notification_local(local):
+        return None
+    for brand in catalog.brands:
+        if on_domains(domain.rstrip("."), brand.domains):
+            senders = _senders_of(catalog, brand)
+            if senders:
+                return SenderClaim(_closest_sender(catalog, brand, domain), "brand-domain",
+                                   f"From {frm.address[:120]}")
+    return None
+
+
+def _header_claim(msg: ParsedMessage, catalog: Catalog) -> SenderClaim | None:
+    frm = msg.from_[0].address.lower() if msg.from_ else ""
+    if msg.sender is not None and msg.sender.address.lower() != frm:
+        sender = catalog.by_address(msg.sender.address)
+        if sender is not None:
+            return SenderClaim(sender, "sender-header", f"Sender: {msg.sender.address[:120]}",
+                               (msg.sender.domain,))
+    specific = catalog.sender_domains()
+    if msg.return_path is not None and msg.return_path.address:
+        rp = msg.return_path
+        sender = catalog.by_address(rp.address) or specific.get(rp.domain.lower().rstrip("."))
+        if sender is not None:
+            return SenderClaim(sender, "envelope", f"Return-Path {rp.address[:120]}",
+                               (rp.domain.lower(),))
+    for value in msg.get_all("dkim-signature")[:20]:
+        d = _tag(value, "d").lower().rstrip(".")
+        sender = specific.get(d) if d else None
+        if sender is not None:
+            return SenderClaim(sender, "dkim-domain", f"DKIM-Signature d={d[:120]}", (d,))
+    return None
+
+
+def _tag(value: str, name: str) -> str:
+    for part in value[:8192].split(";"):
+        k, eq, v = part.partition("=")
+        if eq and k.strip().lower() == name:
+            return "".join(v.split())
+    return ""
 
 
 def _claim_of(frm: Address, catalog: Catalog) -> SenderClaim | None:
@@ -205,10 +298,12 @@ class _Found:
     missing: int = 0
     slots: list[tuple[str, str]] | None = None  # (slot name, value) in order
     unlisted: list[str] | None = None  # text the pattern does not list (non-trivial)
+    missing_text: list[str] | None = None  # fixed phrases not found, as the template has them
 
     def __post_init__(self) -> None:
         self.slots = []
         self.unlisted = []
+        self.missing_text = []
 
 
 def _nontrivial(text: str, allowed: Sequence[str]) -> bool:
@@ -231,7 +326,15 @@ Line = tuple[tuple[Segment, ...], bool]  # (segments, optional)
 
 
 class _Walker:
-    """One left-to-right pass: each fixed phrase is searched from where the last one ended."""
+    """One left-to-right pass: each fixed phrase is searched from where the last one ended.
+
+    Align, don't slide: a slot's value is the text between its two fixed neighbours, and only
+    when both were found. A slot next to a missing phrase is not read (its text, if any, is
+    kept as unlisted text, so signals in it still count): otherwise the slot swallows
+    whatever lies up to the next phrase that happens to be found, e.g. a date slot taking the
+    URL after a missing optional-looking line, or a code slot taking a whole foreign-language
+    body.
+    """
 
     def __init__(self, norm: str, allowed: Sequence[str]) -> None:
         self.norm = norm
@@ -239,6 +342,7 @@ class _Walker:
         self.allowed = allowed
         self.pos = 0
         self.pending: str | None = None
+        self.anchored = True  # the last fixed phrase (or the start of the text) was found
         self.out = _Found()
 
     def commit(self, seg: Segment, idx: int) -> None:
@@ -252,6 +356,19 @@ class _Walker:
         if not seg.optional:
             self.out.fixed_found += len(seg.key)
         self.pos = idx + len(seg.key)
+        self.anchored = True
+
+    def slot(self, name: str | None) -> None:
+        # Two slots in a row share one gap: only the first is read (the catalog avoids this).
+        if self.anchored and self.pending is None:
+            self.pending = name
+
+    def lost(self, seg: Segment) -> None:
+        assert self.out.missing_text is not None
+        self.out.missing += 1
+        self.out.missing_text.append(seg.text)
+        self.pending = None  # the slot before a missing phrase has no right-hand anchor
+        self.anchored = False
 
     def line(self, segments: Sequence[Segment], optional: bool) -> None:
         if optional:
@@ -269,18 +386,18 @@ class _Walker:
                 p = idx + len(seg.key)
             for seg, idx in spots:
                 if seg.is_slot:
-                    self.pending = seg.slot
+                    self.slot(seg.slot)
                 else:
                     self.commit(seg, idx)
             return
         for seg in segments:
             if seg.is_slot:
-                self.pending = seg.slot
+                self.slot(seg.slot)
                 continue
             self.out.fixed_total += len(seg.key)
             idx = self.key.find(seg.key, self.pos)
             if idx < 0:
-                self.out.missing += 1
+                self.lost(seg)
                 continue
             self.commit(seg, idx)
 
@@ -339,9 +456,10 @@ def _links_for(sender: Sender, template: Template) -> tuple[str, ...]:
 
 
 def _check(spec: SlotSpec, value: str, ctx: _Context) -> SlotValue:
-    return check_slot(spec.name, spec.type, value, spec.params,
-                      user_controlled=spec.user_controlled, link_domains=ctx.links,
-                      sender_brand=ctx.brand)
+    sv = check_slot(spec.name, spec.type, value, spec.params,
+                    user_controlled=spec.user_controlled, link_domains=ctx.links,
+                    sender_brand=ctx.brand)
+    return replace(sv, user_controlled=spec.user_controlled)
 
 
 def _snippet(text: str) -> str:
@@ -356,7 +474,19 @@ def match_message(msg: ParsedMessage, sender: Sender, *, catalog: Catalog | None
     link domains.
     """
     if not sender.templates:
+        # No wording known at all: only the unmistakable marks count (phone, wallet), as for
+        # partial templates, so that a catalogued sender without templates is judged on
+        # positive evidence too.
+        subject = normalise(msg.subject or "")
+        ctx = _Context(sender, sender.brand, tuple(sender.link_domains))
+        found: list[Signal] = []
+        for where, text in (("subject", subject), *(("body", t) for t in _body_texts(msg, subject))):
+            found.extend(find_signals_normalised(text[:_SCAN_TEXT], where=where,
+                                                 allowed_domains=ctx.links,
+                                                 sender_brand=ctx.brand, skip=_PARTIAL_SKIP))
+        found.extend(_link_signals(msg, ctx))
         return TemplateMatch(sender=sender.id, template_id=None, matched=False, score=0.0,
+                             signals=tuple(dict.fromkeys(_not_recipient(found, msg))),
                              source=sender.source)
     subject = normalise(msg.subject or "")
     texts = _body_texts(msg, subject)
@@ -383,6 +513,9 @@ def _describe(msg: ParsedMessage, template: Template, score: float, sub: _Found,
     first_value: dict[str, str] = {}
     signals: list[Signal] = []
     off: list[str] = []
+    # A template that does not really fit (under half its fixed text) says nothing about
+    # which words are the platform's: its unlisted text is scanned like unknown wording.
+    exact = template.wording == "exact" and score >= _FIT
 
     def add_slot(name: str, value: str, spec: SlotSpec) -> None:
         first_value.setdefault(name, value)
@@ -392,6 +525,12 @@ def _describe(msg: ParsedMessage, template: Template, score: float, sub: _Found,
         sv = _check(spec, value, ctx)
         slot_values.append(sv)
         signals.extend(sv.signals)
+        if not sv.valid and not spec.user_controlled:
+            # A platform-filled slot that does not fit its type holds text the template does
+            # not list (a trailing slot takes the rest of the body): scan it as such.
+            signals.extend(find_signals_normalised(
+                value[:_SCAN_SLOT], where="off-template", allowed_domains=ctx.links,
+                sender_brand=ctx.brand, skip=() if exact else _PARTIAL_SKIP))
 
     for name, value in sub.slots:
         add_slot(name, value, template.slots[name])
@@ -404,26 +543,72 @@ def _describe(msg: ParsedMessage, template: Template, score: float, sub: _Found,
         for name, value in found.slots:
             add_slot(name, value, template.slots[name])
         for u in found.unlisted:
-            if template.wording == "exact":
+            if exact:
                 off.append(_snippet(u))
                 signals.extend(find_signals_normalised(
-                    u, where="off-template", allowed_domains=ctx.links, sender_brand=ctx.brand))
+                    u[:_SCAN_TEXT], where="off-template", allowed_domains=ctx.links,
+                    sender_brand=ctx.brand))
             else:
                 # Unknown platform wording: only the unmistakable marks count, because genuine
                 # notifications do say "suspicious activity" or show an amount.
                 signals.extend(find_signals_normalised(
-                    u, where="body", allowed_domains=ctx.links, sender_brand=ctx.brand,
-                    skip=_PARTIAL_SKIP))
+                    u[:_SCAN_TEXT], where="body", allowed_domains=ctx.links,
+                    sender_brand=ctx.brand, skip=_PARTIAL_SKIP))
     _display_name_slots(msg, ctx, add_slot, signals)
     signals.extend(_link_signals(msg, ctx))
     matched = sub.missing == 0 and not sub.unlisted and all(b.missing == 0 for b in bodies)
+    missing: list[str] = []
+    for found in (sub, *bodies):
+        missing.extend(found.missing_text or ())
     return TemplateMatch(
         sender=ctx.sender.id, template_id=template.id, matched=matched, score=score,
         slots=tuple(slot_values), off_template=tuple(dict.fromkeys(off)),
-        signals=tuple(dict.fromkeys(signals)),
+        signals=tuple(dict.fromkeys(_not_recipient(signals, msg))),
         source=f"{template.source} [{template.evidence}]",
         rendered=_rendered(template, first_value),
+        missing=tuple(dict.fromkeys(missing)),
     )
+
+
+def _not_recipient(signals: Sequence[Signal], msg: ParsedMessage) -> list[Signal]:
+    """Drop e-mail signals that are the recipient's own address, plain or masked
+    ("al***@contoso.example"): genuine account mail names the account it writes to."""
+    recipients = [a.address.lower() for a in msg.to if a.address]
+    if not recipients:
+        return list(signals)
+    return [g for g in signals
+            if not (g.kind == "email" and _is_recipient(g.value, recipients))]
+
+
+def _is_recipient(value: str, recipients: Sequence[str]) -> bool:
+    addr = value.strip().lower()
+    if addr.startswith("mailto:"):
+        addr = addr[7:]
+    addr = addr.split("?")[0].strip(" <>()[],;.")
+    if "@" not in addr or len(addr) > 320:
+        return False
+    return any(_masked_equal(addr, r) for r in recipients)
+
+
+def _masked_equal(shown: str, real: str) -> bool:
+    """``shown`` is ``real`` with some characters replaced by runs of ``*`` (or unmasked)."""
+    parts = shown.split("*")
+    if len(parts) == 1:
+        return shown == real
+    head, *middle, last = parts
+    if not real.startswith(head) or not real.endswith(last) or len(head) + len(last) > len(real):
+        return False
+    pos = len(head)
+    end = len(real) - len(last)
+    for piece in middle:
+        if not piece:
+            continue
+        at = real.find(piece, pos, end)
+        if at < 0:
+            return False
+        pos = at + len(piece)
+    # Something must be visible on both sides of the "@", or anything would match.
+    return "@" in shown and bool(head or last)
 
 
 def _display_name_slots(msg: ParsedMessage, ctx: _Context,

@@ -7,6 +7,7 @@ from mailaudit.checks.recorded.compare import (
     FORWARDED,
     HEADERS_CHANGED,
     KEY_GONE,
+    KEY_NOT_CAPTURED,
     disagreements,
     recorded_ip,
 )
@@ -21,8 +22,9 @@ def rec(method: str, result: str, reason: str = "", trusted: bool = True,
 
 def dkim(result: str, reason: str = "", d: str = "example.com", **props: object) -> CheckResult:
     p: dict[str, object] = {"header.d": d, "header.s": "sel"}
+    failure = str(props.pop("dkim.failure", ""))
     p.update(props)
-    return CheckResult("dkim", result, reason, p)  # type: ignore[arg-type]
+    return CheckResult("dkim", result, reason, p, failure=failure)  # type: ignore[arg-type]
 
 
 ENV = Envelope("192.0.2.1", "mx.example", "a@example.com", "received-spf")
@@ -37,10 +39,11 @@ def test_body_changed() -> None:
 
 
 def test_key_not_captured_or_gone() -> None:
-    for failure, result in (("key-not-captured", "temperror"), ("key-missing", "permerror")):
+    for failure, result, said in (("key-not-captured", "temperror", KEY_NOT_CAPTURED),
+                                  ("key-missing", "permerror", KEY_GONE)):
         (d,) = disagreements([rec("dkim", "pass", **{"header.d": "example.com"})],
                              [dkim(result, "x", **{"dkim.failure": failure})], None, None)
-        assert d.explanation == KEY_GONE
+        assert d.explanation == said
 
 
 def test_header_changed() -> None:

@@ -38,6 +38,7 @@ class DkimSpec:
     canonicalize: tuple[str, str] = ("relaxed", "relaxed")
     identity: str | None = None  # i=; dkimpy's default is "@" + domain
     body_length: bool = False  # l= (RFC 6376 section 3.5; a known weakness, kept for tests)
+    expire_after: int | None = None  # x= = t= + this many seconds (RFC 6376 section 3.5)
 
 
 class _FixedClockDKIM(dkim.DKIM):  # type: ignore[misc]  # dkimpy ships no type hints
@@ -76,6 +77,8 @@ class _FixedClockDKIM(dkim.DKIM):  # type: ignore[misc]  # dkimpy ships no type 
             (b"q", b"dns/txt"),
             (b"s", spec.selector.encode("ascii")),
             (b"t", str(timestamp).encode("ascii")),
+            *([(b"x", str(timestamp + spec.expire_after).encode("ascii"))]
+              if spec.expire_after is not None else []),
             (b"h", b" : ".join(include)),
             (b"bh", body_hash),
             (b"b", b"0" * 60),  # placeholder so b= folds onto its own line, as dkimpy does

@@ -18,13 +18,14 @@ import logging
 import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mailaudit.checks.dkim import fast
 from mailaudit.checks.dkim.check import KEYS, KeyFetcher
 from mailaudit.checks.dkim.tags import TagList, parse_tags
 from mailaudit.dns.base import Resolver
-from mailaudit.model import ArcReport, CheckResult, PropValue
+from mailaudit.model import ArcReport, CheckResult
+from mailaudit.parse.authres import parse_authentication_results, split_arc_instance
 from mailaudit.parse.message import ParsedMessage
 
 log = logging.getLogger(__name__)
@@ -42,34 +43,48 @@ MAX_INSTANCE = 50
 _INT_DIGITS = sys.get_int_max_str_digits()
 
 
-def check_arc(msg: ParsedMessage, resolver: Resolver) -> ArcReport:
+def check_arc(msg: ParsedMessage, resolver: Resolver, *, now: float | None = None) -> ArcReport:
+    """The chain's cv at ``now`` (Unix seconds, the audit's evaluation time; None: the clock)."""
     arc = [h for h in msg.headers if h.lname in ARC_HEADERS]
     if not arc:
         return ArcReport("none", "message is not ARC signed", 0)
+    when = time.time() if now is None else now
     instances = _instance_count(msg)
     oldest_id, oldest = oldest_aar(msg)
     fetcher = KeyFetcher(resolver)
+    top = _top_seal_fail(msg)
+    if top is not None:
+        # RFC 8617 §5.2 step 2, before the structure checks of step 3: a highest-instance
+        # seal that says cv=fail ends validation, and the chain fails whatever is odd about
+        # the sets below it (list mail where dkimpy raised IndexError; mailauth says
+        # "fail (i=2 cv=fail)").
+        return ArcReport("fail", f"chain terminated: ARC-Seal[{top}] reported failure "
+                         f"(i={top} cv=fail), the chain is terminated", instances, oldest,
+                         oldest_id)
     try:
-        cv, reason = validate_fast(fast.view_of(msg.raw), fetcher)
-    except Exception as exc:  # Unsupported, or a fast-path bug: dkimpy decides
-        if not isinstance(exc, fast.Unsupported):
-            log.warning("fast ARC path failed (%r); validating with dkimpy", exc)
+        cv, reason = validate_fast(fast.view_of(msg.raw), fetcher, now=when)
+    except Exception:  # Unsupported, or a fast-path bug: dkimpy decides (quietly)
         # dkimpy sees the answers the fast path already got, so nothing is asked twice.
         fetcher = fetcher.replay()
-        cv, reason = validate_dkimpy(msg.raw, fetcher)
+        cv, reason = validate_dkimpy(msg.raw, fetcher, now=when)
     if cv == "fail" and fetcher.unavailable():
         cv, reason = "temperror", f"{fetcher.unavailable()[0]}; chain could not be validated"
     return ArcReport(cv, reason, instances, oldest, oldest_id)
 
 
-def validate_dkimpy(raw: bytes, fetcher: KeyFetcher) -> tuple[str, str]:
+def validate_dkimpy(raw: bytes, fetcher: KeyFetcher, *, now: float | None = None
+                    ) -> tuple[str, str]:
     """(cv, reason) from dkimpy's ``ARC.verify``: the reference the fast path is held to."""
     import dkim
 
+    from mailaudit.checks.dkim.check import dkimpy_clock
+
     try:
-        cv, _results, reason = dkim.ARC(raw, minkey=1024).verify(dnsfunc=fetcher)
-    except Exception as exc:  # dkimpy raises assorted errors on hostile chains
-        return "fail", f"ARC headers could not be processed ({str(exc)[:160] or type(exc).__name__})"
+        with dkimpy_clock(time.time() if now is None else now):
+            cv, _results, reason = dkim.ARC(raw, minkey=1024).verify(dnsfunc=fetcher)
+    except Exception:  # dkimpy raises assorted errors on hostile chains; none is a sentence
+        return "fail", ("the ARC header fields are malformed or incomplete: they do not form "
+                        "a chain that can be validated")
     if cv is None:
         # dkimpy ends the chain without a status when a seal says cv=fail; RFC 8617 section
         # 5.2 step 2 makes that a failed chain.
@@ -86,7 +101,24 @@ class _SetOutcome:
     cv: bytes
 
 
-def validate_fast(view: fast.MessageView, fetcher: KeyFetcher) -> tuple[str, str]:
+def _top_seal_fail(msg: ParsedMessage) -> int | None:
+    """The instance of the highest ARC-Seal when it says cv=fail, else None."""
+    best: tuple[int, bytes] | None = None
+    for h in msg.headers:
+        if h.lname != "arc-seal":
+            continue
+        tags = parse_tags(h.value.encode("utf-8", "replace")).tags
+        i = tags.get(b"i", b"").strip()
+        if not (i.isdigit() and i.isascii() and len(i) <= 5):
+            continue
+        n = int(i)
+        if best is None or n > best[0]:
+            best = (n, tags.get(b"cv", b"").strip().lower())
+    return best[0] if best is not None and best[1] == b"fail" else None
+
+
+def validate_fast(view: fast.MessageView, fetcher: KeyFetcher, *, now: float | None = None
+                  ) -> tuple[str, str]:
     """(cv, reason) as dkimpy's ``ARC.verify`` gives them; raises ``fast.Unsupported`` where
     dkimpy would stop with an exception this path does not word (the caller then asks dkimpy)."""
     if view.error:
@@ -116,7 +148,8 @@ def validate_fast(view: fast.MessageView, fetcher: KeyFetcher) -> tuple[str, str
             return "fail", problem
         sealed = names_up[:bisect.bisect_right(instances_up, instance) - 1]
         try:
-            outcomes.append(_verify_set(view, one, instance, sealed, fetcher))
+            outcomes.append(_verify_set(view, one, instance, sealed, fetcher,
+                                        time.time() if now is None else now))
         except _ChainError as exc:
             return "fail", exc.reason
     return _chain_status(outcomes)
@@ -166,9 +199,9 @@ def _sorted_arc_headers(view: fast.MessageView) -> list[tuple[int, bytes, bytes]
 
 
 def _verify_set(view: fast.MessageView, one: dict[bytes, bytes], instance: int,
-                sealed: list[bytes], fetcher: KeyFetcher) -> _SetOutcome:
+                sealed: list[bytes], fetcher: KeyFetcher, now: float) -> _SetOutcome:
     """dkimpy's ``verify_instance``: the AMS, then the AS over the ARC sets 1..instance."""
-    ams = _tags(one[_AMS], _AMS_TAGS)
+    ams = _tags(one[_AMS], _AMS_TAGS, now)
     include = [p.strip().lower() for p in ams.tags[b"h"].split(b":")]
     if _AS in include:
         raise _ChainError("The Arc-Message-Signature MUST NOT sign ARC-Seal")
@@ -182,7 +215,7 @@ def _verify_set(view: fast.MessageView, one: dict[bytes, bytes], instance: int,
     ams_valid = _passes(fast.verify_signature(view, ams, include, raw_ams[0], raw_ams[1],
                                               fetcher, keys=KEYS, default_c=_RELAXED))
 
-    seal = _tags(one[_AS], _AS_TAGS)
+    seal = _tags(one[_AS], _AS_TAGS, now)
     if b"h" in seal.tags:
         raise _ChainError("h= tag not permitted in ARC-Seal header field")
     # Fields are picked bottom-up by name (RFC 6376 section 5.4.2), as dkimpy does.
@@ -191,13 +224,13 @@ def _verify_set(view: fast.MessageView, one: dict[bytes, bytes], instance: int,
     return _SetOutcome(instance, ams_valid, as_valid, seal.tags[b"cv"])
 
 
-def _tags(value: bytes, mandatory: tuple[bytes, ...]) -> TagList:
+def _tags(value: bytes, mandatory: tuple[bytes, ...], now: float) -> TagList:
     tl = parse_tags(value)
     if not tl.ok:
         raise fast.Unsupported(tl.error)
     missing = [t for t in mandatory if t not in tl.tags]
     problem = (f"missing {missing[0].decode()}=" if missing
-               else fast.validate_signature_tags(tl.tags, time.time(), arc=True))
+               else fast.validate_signature_tags(tl.tags, now, arc=True))
     if problem:
         raise fast.Unsupported(problem)
     return tl
@@ -229,7 +262,7 @@ def _instance_count(msg: ParsedMessage) -> int:
     for h in msg.headers:
         if h.lname == "arc-seal":
             i = parse_tags(h.value.encode("utf-8", "replace")).tags.get(b"i", b"")
-            if i.isdigit() and len(i) < 6:
+            if i.isdigit() and i.isascii() and len(i) < 6:
                 seen.add(int(i))
     return len(seen)
 
@@ -249,108 +282,22 @@ def oldest_aar(msg: ParsedMessage) -> tuple[str, tuple[CheckResult, ...]]:
 
 
 def _split_instance(value: str) -> tuple[int | None, str]:
-    head, sep, rest = value.partition(";")
-    key, eq, num = head.partition("=")
+    num, rest = split_arc_instance(value)
     num = num.strip()
-    if not sep or not eq or key.strip().lower() != "i" or not num.isdigit() or len(num) > 5:
+    if not num.isascii() or not num.isdigit() or len(num) > 5:
         return None, value
     return int(num), rest
 
 
 def parse_results(text: str) -> tuple[str, tuple[CheckResult, ...]]:
-    """A tolerant reading of ``authserv-id; method=result (comment) ptype.prop=value; ...``
-    (RFC 8601 section 2.2). Comments are dropped; the first one of a result becomes its reason
-    when there is no ``reason=``. Never raises; what it cannot read it leaves out."""
-    parts = _split_outside_comments(text)
-    if not parts:
-        return "", ()
-    authserv_id = _strip_comments(parts[0])[0].strip().split(" ")[0]
-    results: list[CheckResult] = []
-    for part in parts[1:]:
-        clean, comment = _strip_comments(part)
-        words = _words(clean)
-        if not words or "=" not in words[0]:
-            continue
-        method, _, result = words[0].partition("=")
-        method = method.split("/")[0].strip().lower()
-        props: dict[str, PropValue] = {}
-        reason = comment
-        for word in words[1:]:
-            key, eq, val = word.partition("=")
-            if not eq:
-                continue
-            val = val.strip('"')
-            if key.lower() == "reason":
-                reason = val
-            else:
-                props[key.lower()] = val
-        if method and method != "none":
-            results.append(CheckResult(method, result.strip().lower(), reason, props))
-    return authserv_id, tuple(results)
-
-
-def _words(text: str) -> list[str]:
-    """Whitespace-separated words; a quoted string keeps its spaces."""
-    words: list[str] = []
-    buf: list[str] = []
-    quoted = False
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-            buf.append(ch)
-        elif ch.isspace() and not quoted:
-            if buf:
-                words.append("".join(buf))
-                buf = []
-        else:
-            buf.append(ch)
-    if buf:
-        words.append("".join(buf))
-    return words
-
-
-def _split_outside_comments(text: str) -> list[str]:
-    parts: list[str] = []
-    depth = 0
-    quoted = False
-    start = 0
-    for i, ch in enumerate(text):
-        if quoted:
-            quoted = ch != '"'
-        elif ch == '"' and depth == 0:
-            quoted = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")" and depth:
-            depth -= 1
-        elif ch == ";" and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return [p for p in parts if p.strip()]
-
-
-def _strip_comments(text: str) -> tuple[str, str]:
-    """(text without comments, the first comment)."""
-    out: list[str] = []
-    first = ""
-    depth = 0
-    buf: list[str] = []
-    for ch in text:
-        if ch == "(":
-            depth += 1
-            if depth == 1:
-                buf = []
-                continue
-        elif ch == ")" and depth:
-            depth -= 1
-            if depth == 0:
-                if not first:
-                    first = "".join(buf).strip()
-                out.append(" ")
-                continue
-        if depth:
-            buf.append(ch)
-        else:
-            out.append(ch)
-    return "".join(out), first
+    """``authserv-id; method=result ...`` read by the one Authentication-Results reader
+    (``parse.authres``), with a result's first comment as its reason when it gives no
+    ``reason=``. Never raises; what it cannot read it leaves out."""
+    ar = parse_authentication_results(text)
+    out = []
+    for c in ar.results:
+        comment = str(c.props.get("comment") or "")
+        if not c.reason and comment:
+            c = replace(c, reason=comment.split("; ")[0])
+        out.append(c)
+    return ar.authserv_id or "", tuple(out)

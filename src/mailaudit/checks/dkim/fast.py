@@ -475,7 +475,7 @@ def validate_signature_tags(sig: dict[bytes, bytes], now: float, *, arc: bool = 
     if b"t" in sig:
         if not _digits(sig[b"t"]):
             return "t= value is not a decimal integer"
-        t_sign = int(sig[b"t"])
+        t_sign = timestamp(sig[b"t"])
         if t_sign > int(now) + CLOCK_SLOP:
             return "t= value is in the future"
     if b"v" in sig and sig[b"v"] != b"1":
@@ -483,12 +483,23 @@ def validate_signature_tags(sig: dict[bytes, bytes], now: float, *, arc: bool = 
     if b"x" in sig:
         if not _digits(sig[b"x"]):
             return "x= value is not a decimal integer"
-        x_sign = int(sig[b"x"])
+        x_sign = timestamp(sig[b"x"])
         if x_sign < int(now) - CLOCK_SLOP:
             return "signature expired (x= is in the past)"
         if t_sign and x_sign < t_sign:
             return "x= value is less than t= value"
     return ""
+
+
+_FAR_FUTURE = 10 ** 18  # seconds: beyond any clock, and an int() that never fails
+
+
+def timestamp(digits: bytes) -> int:
+    """An ASCII-digit t=/x= value as seconds. A value of thousands of digits (int() refuses
+    more than sys.get_int_max_str_digits) is simply later than any clock."""
+    significant = digits.lstrip(b"0")
+    return int(significant) if 0 < len(significant) <= 18 else (
+        0 if not significant else _FAR_FUTURE)
 
 
 def _digits(v: bytes, *, allow_empty: bool = False, max_len: int = 0) -> bool:

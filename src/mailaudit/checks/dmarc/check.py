@@ -64,7 +64,9 @@ def _parse(text: str, domain: str) -> DmarcRecord | None:
     raw = text[:_MAX_RECORD]
     parts = raw.split(";")
     first = parts[0].replace(" ", "").replace("\t", "")
-    if first.lower() != "v=dmarc1":
+    # RFC 9989 §4.7 (and RFC 7489 §6.4): the version tag is case-sensitive, "v=DMARC1"
+    # exactly; "v=dmarc1" is not a DMARC record at all.
+    if first != "v=DMARC1":
         return None
     tags: dict[str, str] = {}
     problems: list[str] = []
@@ -91,8 +93,10 @@ def _parse(text: str, domain: str) -> DmarcRecord | None:
     np = _policy(tags.get("np"), "np", problems)
     pct = 100
     if "pct" in tags:
-        if tags["pct"].isdigit() and int(tags["pct"][:4]) <= 100:
-            pct = int(tags["pct"])
+        raw_pct = tags["pct"]
+        # Only ASCII digits are digits in a tag ("²".isdigit() is True; int() refuses it).
+        if raw_pct.isascii() and raw_pct.isdigit() and int(raw_pct[:4]) <= 100:
+            pct = int(raw_pct)
         else:
             problems.append(f"pct={tags['pct'][:20]!r} is not 0-100; 100 used")
     return DmarcRecord(
@@ -194,6 +198,12 @@ def _check_domain(domain: str, dkim: Sequence[CheckResult], spf: CheckResult,
     try:
         record, note = fetch(domain)
         source = "From domain record"
+        if record is None and note:
+            # RFC 9989 §4.10 step 2: several records at the author domain mean no DMARC
+            # policy at all; neither the organisational domain nor the tree walk may stand
+            # in for the author domain's own (broken) choice.
+            _alignment(domain, _RELAXED, dkim, spf, props)
+            return CheckResult("dmarc", "none", note, props)
         if record is None and psl_org and psl_org != domain:
             record, note2 = fetch(psl_org)
             note = note or note2

@@ -12,12 +12,16 @@ from collections.abc import Iterable, Sequence
 from mailaudit.model import ArcReport, CheckResult, Disagreement, Envelope, RecordedResult
 
 BODY_CHANGED = "body changed after delivery"
-KEY_GONE = "key no longer published (or not captured in the snapshot)"
+KEY_GONE = "key no longer published (DNS says there is no such key)"
+KEY_NOT_CAPTURED = "key not captured (no DNS answer for it: offline, or not in the snapshot)"
 FORWARDED = "forwarded: SPF cannot pass after forwarding; ARC carries the original result"
 HEADERS_CHANGED = "signed headers changed after delivery (the signature no longer verifies)"
 KEY_REVOKED = "key revoked since delivery"
+UNSIGNED = ("the message carries no DKIM signature: the recorded pass cannot be about this "
+            "message (a forged record, or the signature was removed)")
+NOT_IN_MESSAGE = ("the message carries no signature from {d}: the recorded pass is not about "
+                  "this message (a forged record, or the signature was removed)")
 
-_KEY_UNAVAILABLE = {"key-missing", "key-not-captured", "key-tempfail"}
 _SPF_NOT_PASS = {"fail", "softfail", "neutral", "none"}
 
 
@@ -42,6 +46,54 @@ def disagreements(recorded: Sequence[RecordedResult], recomputed: Sequence[Check
     return tuple(out)
 
 
+# DKIM failures that no key rotation, DNS change or clock explains: the message itself shows
+# that the signature cannot pass (RFC 6376 §6.1.3 body hash; §6.1.1 From not signed; a
+# signature that fails with its key in hand; a malformed signature).
+_STRUCTURAL = {"body-hash", "signature", "tags"}
+
+
+def contradicted(recorded: Sequence[RecordedResult],
+                 recomputed: Sequence[CheckResult]) -> frozenset[int]:
+    """Header indices of trusted records that a conclusive recomputation contradicts.
+
+    Only what cannot change with time counts: a recorded DKIM pass for a message that carries
+    no such signature, or whose signature fails on the message's own bytes; a recorded DMARC
+    result for a different From domain. Such a header is not a description of this message
+    (a forged record, or a message changed since), so nothing in it is evidence.
+    """
+    mine = [c for c in recomputed if c.method == "dkim"]
+    out: set[int] = set()
+    for r in recorded:
+        if not r.trusted or r.header == "Received-SPF":
+            continue
+        rec = r.check
+        if rec.method == "dkim" and rec.result == "pass" and mine:
+            match = _signatures_named(rec, mine)
+            if not match or all(c.failure in _STRUCTURAL for c in match):
+                out.add(r.header_index)
+        elif rec.method == "dmarc":
+            then_from = _prop(rec, "header.from").lower().rstrip(".")
+            now = _first(recomputed, "dmarc")
+            now_from = _prop(now, "header.from").lower() if now is not None else ""
+            if then_from and now_from and then_from != now_from:
+                out.add(r.header_index)
+    return frozenset(out)
+
+
+def _signatures_named(rec: CheckResult, mine: list[CheckResult]) -> list[CheckResult]:
+    """The recomputed signatures a recorded DKIM result is about (by d= and s=)."""
+    d = _prop(rec, "header.d").lower()
+    s = _prop(rec, "header.s").lower()
+    if not d:
+        i = _prop(rec, "header.i").lower()
+        d = i.rpartition("@")[2] if i else ""
+    signed = [c for c in mine if c.result != "none"]
+    if not d:
+        return signed
+    return [c for c in signed if _prop(c, "header.d").lower() == d
+            and (not s or _prop(c, "header.s").lower() == s)]
+
+
 def _first(results: Sequence[CheckResult], method: str) -> CheckResult | None:
     return next((c for c in results if c.method == method), None)
 
@@ -57,6 +109,8 @@ def _prop(check: CheckResult, *names: str) -> str:
 def _dkim(rec: CheckResult, mine: list[CheckResult]) -> Disagreement | None:
     if not mine:
         return None
+    if rec.result == "pass" and all(c.result == "none" for c in mine):
+        return Disagreement("dkim", rec.result, "none", UNSIGNED)
     d = _prop(rec, "header.d").lower()
     s = _prop(rec, "header.s").lower()
     if not d:
@@ -66,7 +120,9 @@ def _dkim(rec: CheckResult, mine: list[CheckResult]) -> Disagreement | None:
         match = [c for c in mine if _prop(c, "header.d").lower() == d
                  and (not s or _prop(c, "header.s").lower() == s)]
         if not match:
-            return None  # the signature the receiver saw is not in the message any more
+            if rec.result != "pass":
+                return None
+            return Disagreement("dkim", rec.result, "none", NOT_IN_MESSAGE.format(d=f"d={d}"))
     else:
         match = mine
     if any(c.result == rec.result for c in match):
@@ -76,17 +132,24 @@ def _dkim(rec: CheckResult, mine: list[CheckResult]) -> Disagreement | None:
 
 
 def _dkim_reason(rec: CheckResult, now: CheckResult) -> str:
-    failure = str(now.props.get("dkim.failure", ""))
-    if rec.result == "pass" and (failure == "body-hash"
-                                 or now.reason == "body hash did not verify"):
+    failure = now.failure
+    if rec.result == "pass" and (failure == "body-hash" or now.body_hash == "fail"):
         return BODY_CHANGED
-    if failure in _KEY_UNAVAILABLE or now.props.get("dkim.unverifiable"):
+    if failure == "key-not-captured":
+        return KEY_NOT_CAPTURED
+    if failure == "key-tempfail":
+        return "the key lookup failed temporarily; the signature could not be verified now"
+    if failure == "key-missing":
         return KEY_GONE
     if failure == "key-revoked":
         return KEY_REVOKED
+    if failure == "expired":
+        return (f"{now.reason}; the body is unchanged" if now.body_hash == "pass"
+                else now.reason or "signature expired")
     if rec.result == "pass" and failure == "signature":
         return HEADERS_CHANGED
-    return f"recomputed {now.result}" + (f": {now.reason}" if now.reason else "")
+    # The disagreement already shows "recomputed <result>": say why, not the result again.
+    return now.reason or "the recomputation gives a different result"
 
 
 def recorded_ip(rec: CheckResult) -> str:

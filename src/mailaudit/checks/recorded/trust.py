@@ -12,7 +12,10 @@ means anything. The rule:
    Received hop. Walking Received headers from the top, a hop belongs to the receiver while its
    ``by`` host is in that organisation (or is not a domain name at all: internal hops written
    as IP literals or bare names). The trusted region is everything above the lowest hop of that
-   first run. The topmost Authentication-Results is trusted when it lies in the region, and so is
+   first run, and there is none unless the run holds a hop whose ``by`` is a domain of that
+   organisation: a record whose writer the Received chain does not show as the receiver is an
+   upstream claim, however high it sits (the top line is whatever the file starts with; for
+   the id-less form, the Exchange Online hops must be there). The topmost Authentication-Results is trusted when it lies in the region, and so is
    every other one in the region with the same authserv-id. An upstream header claiming the same
    authserv-id below the receiver's hop is thereby excluded; one inside the region could only get
    there if the receiver failed its RFC 8601 §5 duty to remove such headers.
@@ -82,17 +85,22 @@ def _is_domain(host: str) -> bool:
 
 def _region_end(msg: ParsedMessage, orgs: frozenset[str]) -> int:
     """Header index of the lowest Received hop of the first run of hops internal to ``orgs``
-    (see the module docstring); ``len(headers)`` when there is no Received header."""
+    (see the module docstring); 0 when that run has no hop whose ``by`` is a domain of
+    ``orgs``: the receiver is not shown (no Received header at all, or none by it), so no
+    record can be shown to be its own."""
     received = [i for i, h in enumerate(msg.headers) if h.lname == "received"]
     if not received:
-        return len(msg.headers)
+        return 0
     end = received[0]
+    shown = False
     for header_index, hop in zip(received, msg.received, strict=False):
         host = hop.by_host or ""
-        if _is_domain(host) and org_domain(host) not in orgs:
-            break
+        if _is_domain(host):
+            if org_domain(host) not in orgs:
+                break
+            shown = True
         end = header_index
-    return end
+    return end if shown else 0
 
 
 def _finding(header: str, index: int, problems: Sequence[str], value: str) -> Finding:
@@ -106,9 +114,11 @@ def _receiver_orgs(msg: ParsedMessage) -> frozenset[str]:
     return frozenset({org_domain(host)}) if host and _is_domain(host) else frozenset()
 
 
-def read_recorded(msg: ParsedMessage, *, trust_authserv_ids: Sequence[str] = ()) -> RecordedAuth:
+def read_recorded(msg: ParsedMessage, *, trust_authserv_ids: Sequence[str] = (),
+                  trust_nothing: bool = False) -> RecordedAuth:
     """Every recorded result in ``msg``, which of them are trusted, and the envelope the trusted
-    receiver recorded. Never raises on message content."""
+    receiver recorded. ``trust_nothing``: a message attached to another, whose records were all
+    written before the forward. Never raises on message content."""
     findings: list[Finding] = []
     parsed: list[tuple[int, str, str | None, str, tuple[CheckResult, ...]]] = []
     spf_headers: list[tuple[int, CheckResult]] = []
@@ -132,7 +142,12 @@ def read_recorded(msg: ParsedMessage, *, trust_authserv_ids: Sequence[str] = ())
                 findings.append(_finding(h.name, index, problems, h.value))
             spf_headers.append((index, spf))
 
-    trusted_index, region, trusted_ids = _choose_trusted(msg, parsed, trust_authserv_ids)
+    trusted_index: set[int]
+    trusted_ids: tuple[str, ...]
+    if trust_nothing:
+        trusted_index, region, trusted_ids = set(), 0, ()
+    else:
+        trusted_index, region, trusted_ids = _choose_trusted(msg, parsed, trust_authserv_ids)
 
     # Only the topmost Received-SPF, and only inside the receiver's region (module docstring).
     top_spf = spf_headers[0] if spf_headers and spf_headers[0][0] < region else None
@@ -152,14 +167,16 @@ def read_recorded(msg: ParsedMessage, *, trust_authserv_ids: Sequence[str] = ())
         for check in checks:
             if instance:
                 props: dict[str, PropValue] = dict(check.props)
-                props["arc.i"] = int(instance) if instance.isdigit() else instance
+                props["arc.i"] = (int(instance) if instance.isascii() and instance.isdigit()
+                                  and len(instance) <= 5 else instance)
                 check = CheckResult(check.method, check.result, check.reason, props)
             results.append(RecordedResult(check, authserv_id or "", trusted, header, index))
 
     trusted_results = [r for r in results if r.trusted and r.header != "Received-SPF"]
-    microsoft_receiver = ("" in trusted_ids
-                          or any(org_domain(i) in MICROSOFT_ORGS for i in trusted_ids if i)
-                          or (not trusted_ids and bool(_receiver_orgs(msg) & MICROSOFT_ORGS)))
+    microsoft_receiver = not trust_nothing and (
+        "" in trusted_ids
+        or any(org_domain(i) in MICROSOFT_ORGS for i in trusted_ids if i)
+        or (not trusted_ids and bool(_receiver_orgs(msg) & MICROSOFT_ORGS)))
     microsoft = read_microsoft(msg) if microsoft_receiver else {}
     for r in trusted_results:
         if r.check.method == "compauth":
