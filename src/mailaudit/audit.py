@@ -204,9 +204,20 @@ def error_result(ref: MessageRef, code: str, message: str, *,
 def _attached_messages(msg: ParsedMessage, options: AuditOptions) -> list[tuple[str, bytes]]:
     """message/rfc822 parts: a user's "report phishing" forward carries the suspect this way.
     The byte search keeps MIME parsing off the path of the many messages that have none."""
-    if not options.expand_attachments or b"message/rfc822" not in msg.raw.lower():
+    if not options.expand_attachments or not _mentions_rfc822(msg.raw):
         return []
     return [(p.path, p.data) for p in msg.body().messages]
+
+
+def _mentions_rfc822(raw: bytes) -> bool:
+    """``b"message/rfc822" in raw.lower()`` without lower-casing a copy of every byte: digits
+    have no case, so only the few places where "822" occurs are looked at."""
+    at = raw.find(b"822")
+    while at >= 0:
+        if raw[max(0, at - 11):at].lower() == b"message/rfc":
+            return True
+        at = raw.find(b"822", at + 3)
+    return False
 
 
 def audit_item(item: RawMessage | SourceError, *, resolver: Resolver | None,

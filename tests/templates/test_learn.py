@@ -236,3 +236,27 @@ def test_diff_names_changed_phrases_and_language(tmp_path: Path) -> None:
     assert "your one-time code is:" in text and "phrase-new" in kinds
     assert "learned mail is in 'en-gb'" in text
     assert "selectors s2 seen" in text or "d=microsoftonline.com" in text
+
+
+def test_display_name_patterns() -> None:
+    from mailaudit.templates.learn import display_patterns
+
+    assert display_patterns(["Northwind Pay"] * 4) == ["Northwind Pay"]
+    people = ["Jordan Lee", "Sam Ortiz", "Priya Raman", "Chen Wei", "Maria Gonzalez"]
+    assert display_patterns([f"{p} via Northwind Pay" for p in people]) == [
+        "{name:person_name} via Northwind Pay"]
+    odd = ["A {b}", "x y z", "q", "r s", "x y z"]
+    assert display_patterns(odd) == ["x y z"]
+
+
+def test_display_name_pattern_loads(tmp_path: Path) -> None:
+    samples = [Sample(**{**{f: getattr(s, f) for f in s.__dataclass_fields__},
+                         "display_name": f"{s.subject.split(' sent')[0]} via Northwind Pay"})
+               for s in _requests(6, seed=4)]
+    pack = learn(samples).packs[0]
+    path = tmp_path / pack.filename
+    path.write_text(pack_yaml(pack), "utf-8")
+    sender = load_file(path, pack.filename).senders[0]
+    assert len(sender.display_names) == 1
+    dn = sender.display_names[0]
+    assert [s.slot_type for s in dn.segments if s.is_slot] == ["person_name"]

@@ -326,6 +326,7 @@ def _read_samples(paths: tuple[str, ...], auditor: Any, options: Any, only: tupl
     raws: dict[str, bytes] = {}
     rejected: list[tuple[str, str]] = []
     read = ignored = 0
+    per_sender: dict[str, int] = {}
     for item in iter_messages(list(paths), limits=options.limits):
         read += 1
         if isinstance(item, SourceError):
@@ -375,6 +376,12 @@ def _read_samples(paths: tuple[str, ...], auditor: Any, options: Any, only: tupl
             continue
         if ref in raws:
             rejected.append((ref, "read twice"))
+            continue
+        per_sender[address] = per_sender.get(address, 0) + 1
+        if per_sender[address] > lrn.MAX_SAMPLES:
+            # Memory stays bounded on a big mailbox: a template needs dozens, not thousands.
+            rejected.append((ref, f"more than {lrn.MAX_SAMPLES} genuine messages of "
+                                  f"{address}; the first {lrn.MAX_SAMPLES} are used"))
             continue
         samples.append(sample)
         raws[ref] = item.data
@@ -436,10 +443,12 @@ def _print_summary(out_dir: Path, packs: list[Any], genuine: int, read: int, ign
 def _print_skipped(skipped: Any, excluded: dict[str, str]) -> None:
     if skipped:
         _say("not written:")
-        for s in skipped:
+        for s in skipped[:30]:
             refs = f" [{_v(', '.join(s.refs[:3]))}{' …' if len(s.refs) > 3 else ''}]" \
                 if s.refs else ""
             _say(f"  {_v(s.sender)}: {_v(s.what)}: {_v(s.reason, 300)}{refs}")
+        if len(skipped) > 30:
+            _say(f"  … and {len(skipped) - 30} more")
     if excluded:
         _say(f"left out after checking the learned packs ({len(excluded)} messages):")
         for ref, why in list(excluded.items())[:20]:

@@ -15,11 +15,56 @@ if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
 
 
+_PSL_FORMAT = "mailaudit-psl-rules/1"
+
+
 @functools.cache
 def psl() -> PublicSuffixList:
+    """The bundled list, as ``PublicSuffixList()`` reads it.
+
+    Most of reading it is turning its IDN rules into A-labels (the idna codec, in Python); that
+    is done once per list and release and kept in the cache (``mailaudit.cache``) as the
+    expanded rule lines, which the library then reads as given (``accept_encoded_idn=False``):
+    the same rules, a fraction of the start-up of a one-message audit.
+    """
+    import publicsuffixlist
     from publicsuffixlist import PublicSuffixList
 
-    return PublicSuffixList()
+    from mailaudit import cache
+
+    try:
+        with open(publicsuffixlist.PSLFILE, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return PublicSuffixList()
+    entry = cache.entry_path("psl", publicsuffixlist.__version__.encode(), data)
+    rules = cache.lookup(entry, _PSL_FORMAT, _rule_lines)
+    if rules is None:
+        rules = expanded_rules(data)
+        cache.store(entry, _PSL_FORMAT, rules)
+    return PublicSuffixList(source=rules, accept_encoded_idn=False)
+
+
+def _rule_lines(plain: object) -> list[str]:
+    if not isinstance(plain, list) or not all(isinstance(r, str) for r in plain):
+        raise TypeError("not a rule list")
+    return plain
+
+
+def expanded_rules(data: bytes) -> list[str]:
+    """Every rule of the list and, for IDN rules, its A-label form: the rule set
+    publicsuffixlist builds with ``accept_encoded_idn=True``, as lines it reads unchanged."""
+    from publicsuffixlist import encode_idn
+
+    rules: dict[str, None] = {}
+    for raw in data.split(b"\n"):  # as the library reads its file: by line, UTF-8
+        rule = raw.decode("utf-8", "surrogateescape").lower().split(" ")[0].rstrip()
+        if not rule or rule.startswith("//"):
+            continue
+        rules[rule] = None
+        encoded = encode_idn(rule.lstrip("!"))
+        rules["!" + encoded if rule.startswith("!") else encoded] = None
+    return list(rules)
 
 
 def normalise_domain(domain: str) -> str | None:

@@ -9,22 +9,19 @@ ever builds the dataclasses defined in ``templates.catalog`` and ``templates.pat
 is nothing to execute in an entry (no pickle), and a broken or foreign entry is ignored and
 rebuilt from the YAML.
 
-The cache directory must belong to the user and be closed to others (``0700``); entries are
-written to a private temporary file and renamed into place. ``MAILAUDIT_CACHE_DIR`` moves it;
-set to an empty string it turns the cache off.
+Where entries live and who may have written them: ``mailaudit.cache``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
-import os
-import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
+
+from mailaudit import cache
 
 FORMAT = "mailaudit-catalog-compiled/1"
 
@@ -50,71 +47,17 @@ def _code_fingerprint() -> str:
     return _code_digest
 
 
-def cache_dir() -> Path | None:
-    """Where entries live, or None when caching is off."""
-    configured = os.environ.get("MAILAUDIT_CACHE_DIR")
-    if configured is not None:
-        return Path(configured) if configured else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    if not os.path.isabs(base):
-        return None  # no usable home directory
-    return Path(base) / "mailaudit"
-
-
-def _private(st: os.stat_result) -> bool:
-    """Owned by this user and writable by no one else."""
-    uid = os.getuid() if hasattr(os, "getuid") else st.st_uid
-    return st.st_uid == uid and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-
-
 def entry_path(label: str, data: bytes) -> Path | None:
-    directory = cache_dir()
-    if directory is None:
-        return None
-    h = hashlib.sha256(_code_fingerprint().encode())
-    h.update(label.encode("utf-8", "surrogateescape") + b"\0")
-    h.update(data)
-    return directory / f"catalog-{h.hexdigest()[:40]}.json"
+    return cache.entry_path("catalog", _code_fingerprint().encode(),
+                            label.encode("utf-8", "surrogateescape"), data)
 
 
 def lookup(path: Path | None, decode: Callable[[Any], T]) -> T | None:
-    """The entry at ``path`` decoded, or None (missing, not ours, or not readable as ours)."""
-    if path is None:
-        return None
-    try:
-        with open(path, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            if not (_private(st) and _private(os.stat(path.parent))):
-                return None
-            doc = json.loads(fh.read())
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            return None
-        return decode(doc["data"])
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        return None
+    return cache.lookup(path, FORMAT, decode)
 
 
 def store(path: Path | None, plain: Any) -> None:
-    """Write an entry; any failure leaves the cache as it was (the YAML path still works)."""
-    if path is None:
-        return
-    import tempfile  # only when writing: it costs more to import than a cached load
-
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not _private(os.stat(path.parent)):
-            return
-        fd, tmp = tempfile.mkstemp(prefix=".catalog-", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"format": FORMAT, "data": plain}, fh, ensure_ascii=False,
-                          separators=(",", ":"))
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except (OSError, ValueError):
-        pass
+    cache.store(path, FORMAT, plain)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -833,6 +833,7 @@ def learn(samples: Sequence[Sample], *, min_samples: int = 3,
                            key=lambda n: (len(n), n))
             taken = {b.lower() for b in brands}
             brand = next((n for n in named if n.lower() not in taken), org)
+            brands[brand] = [org]  # names are unique across the packs of one run too
             declared = {"name": brand, "domains": [org]}
             if brand != org:
                 declared["display_names"] = [brand]
@@ -942,7 +943,8 @@ def _sender_data(addr: str, sid: str, org: str, brand: str, mail: Sequence[Sampl
         "link_domains": [org],
     }
     if names:
-        out["display_names"] = [_escape(x) for x in names[:10]]
+        out["display_names"] = display_patterns(
+            [s.display_name for s in mail if s.display_name in set(names)])
     if dkim:
         out["dkim"] = dkim
     if envelope:
@@ -955,6 +957,29 @@ def _sender_data(addr: str, sid: str, org: str, brand: str, mail: Sequence[Sampl
                         f"the brand): {', '.join(others[:5])}")
     out["templates"] = [_template_data(t) for t in templates]
     return out
+
+
+def display_patterns(names: Sequence[str]) -> list[str]:
+    """Display-name patterns from the names seen: the names themselves when a few recur
+    ("Northwind Pay"), else one pattern with a typed slot ("{name:person_name} via Northwind
+    Pay") when they share fixed text, so that one person's name is not taken for the brand's."""
+    counts = Counter(names)
+    if len(counts) <= 3:
+        return [_escape(n) for n in sorted(counts)]
+    try:
+        elems = _structure([_Seq(n, tokens(n)) for n in names], list(range(len(names))),
+                           allow_optional=False)
+    except LearnError:
+        elems = []
+    found = _collect_slots(elems)
+    if elems and _fixed_chars(elems) and len(found) <= 2:
+        slot_names = {}
+        for i, sl in enumerate(found):
+            stype, _params = infer_type([v for _, v in sl.values], [])
+            slot_names[id(sl)] = f"{'name' if i == 0 else f'name_{i + 1}'}:{stype}"
+        return [" ".join(str(x) for x in _lines(elems, slot_names))]
+    # No common shape: only the names that recur (a name seen once says little).
+    return [_escape(n) for n, k in counts.most_common(5) if k > 1]
 
 
 def _template_data(t: LearnedTemplate) -> dict[str, Any]:

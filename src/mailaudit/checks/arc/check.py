@@ -14,7 +14,6 @@ chain that fails while a key was not captured (or DNS failed) is "temperror", ne
 from __future__ import annotations
 
 import bisect
-import logging
 import re
 import sys
 import time
@@ -27,8 +26,6 @@ from mailaudit.dns.base import Resolver
 from mailaudit.model import ArcReport, CheckResult
 from mailaudit.parse.authres import parse_authentication_results, split_arc_instance
 from mailaudit.parse.message import ParsedMessage
-
-log = logging.getLogger(__name__)
 
 ARC_HEADERS = ("arc-seal", "arc-message-signature", "arc-authentication-results")
 _AAR, _AMS, _AS = b"arc-authentication-results", b"arc-message-signature", b"arc-seal"

@@ -11,7 +11,6 @@ does not exist" and "the snapshot does not say" into one ``None``, and those mus
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -22,7 +21,13 @@ from mailaudit.dns.base import DnsOutcome, NoData, NotCaptured, NXDomain, Resolv
 from mailaudit.model import CheckResult, Finding, PropValue, Severity
 from mailaudit.parse.message import ParsedMessage
 
-log = logging.getLogger(__name__)
+
+def _warn(message: str, *args: object) -> None:
+    # logging (with traceback, string, ...) is imported only on this rare path: importing it
+    # costs more than auditing a message.
+    import logging
+
+    logging.getLogger(__name__).warning(message, *args)
 
 KEYS = fast.KeyCache()  # parsed public keys, shared by every message in this process
 
@@ -82,7 +87,7 @@ class KeyFetcher:
             except DnsOutcome:
                 self.problems[name] = KEY_TEMPFAIL
             except Exception as exc:  # a resolver bug must not become a verdict
-                log.warning("TXT lookup for %s raised %r", text, exc)
+                _warn("TXT lookup for %s raised %r", text, exc)
                 self.problems[name] = KEY_TEMPFAIL
         self.records[name] = record
         return record

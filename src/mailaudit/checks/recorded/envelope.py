@@ -7,6 +7,7 @@ taking the first hop whose sending IP is outside it.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 
@@ -102,7 +103,7 @@ def _first_external_hop(hops: Sequence[ReceivedHop],
 
 def _is_internal(hop: ReceivedHop, ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
                  receiver_org: str | None, internal: tuple[str, ...]) -> bool:
-    if any(ip in net for net in _INTERNAL_NETS if net.version == ip.version):
+    if _in_internal_nets(ip):
         return True
     host = (hop.from_host or "").lower().rstrip(".")
     text_ip = str(ip)
@@ -114,6 +115,14 @@ def _is_internal(hop: ReceivedHop, ip: ipaddress.IPv4Address | ipaddress.IPv6Add
     return receiver_org is not None and bool(host) and _org(host) == receiver_org
 
 
+# A mailbox repeats the same relays and hosts in hop after hop; these pure functions of one
+# string are remembered (bounded) instead of building addresses and walking the PSL each time.
+@functools.lru_cache(maxsize=4096)
+def _in_internal_nets(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return any(ip in net for net in _INTERNAL_NETS if net.version == ip.version)
+
+
+@functools.lru_cache(maxsize=4096)
 def _ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     if not text:
         return None
@@ -126,6 +135,7 @@ def _ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | Non
     return ip
 
 
+@functools.lru_cache(maxsize=4096)
 def _org(host: str | None) -> str | None:
     if not host or _ip(host) is not None:
         return None  # an address literal has no organisational domain

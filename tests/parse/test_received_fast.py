@@ -1,0 +1,98 @@
+"""The direct readers for the common date and IPv4 forms give exactly what the general stdlib
+readers give, on those forms and on everything near them."""
+
+from __future__ import annotations
+
+import ipaddress
+from email.utils import parsedate_to_datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailaudit.parse.received import ip_literal, parse_received, to_iso_date
+
+DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "mon", "Xyz"]
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+          "jan", "JAN", "Foo"]
+
+
+def stdlib_iso(text: str) -> str | None:
+    if not text or len(text) > 200:
+        return None
+    try:
+        return parsedate_to_datetime(text).isoformat()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def digits(n: int) -> st.SearchStrategy[str]:
+    return st.integers(0, 10 ** n - 1).map(lambda v: str(v).zfill(n))
+
+
+dates = st.builds(
+    lambda dow, day, mon, year, hh, mm, ss, sign, zone, tail: (
+        f"{dow + ', ' if dow else ''}{day} {mon} {year} {hh}:{mm}:{ss} {sign}{zone}{tail}"),
+    st.sampled_from([*DAYS, ""]),
+    st.one_of(st.integers(0, 39).map(str), digits(2), digits(3)),
+    st.sampled_from(MONTHS),
+    st.one_of(digits(4), digits(2), digits(5)),
+    digits(2), digits(2), digits(2),
+    st.sampled_from(["+", "-", ""]),
+    st.one_of(digits(4), digits(3), st.sampled_from(["0000", "2400", "2359", "0099", "9999"])),
+    st.sampled_from(["", " (UTC)", " ", "\t", "x"]),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(dates)
+def test_dates_read_as_the_stdlib_reads_them(text: str) -> None:
+    assert to_iso_date(text) == stdlib_iso(text), text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_any_text_reads_as_the_stdlib_reads_it(text: str) -> None:
+    assert to_iso_date(text) == stdlib_iso(text), text
+
+
+def test_zone_edge_cases() -> None:
+    for text in ("Tue, 20 May 2025 10:00:00 -0000", "Tue, 20 May 2025 10:00:00 +0000",
+                 "20 May 2025 10:00:00 +0530", "Tue, 20 May 2025 10:00:00 -0830",
+                 "Tue, 20 May 2025 10:00:00 +2400", "Sat, 30 Feb 2025 10:00:00 +0000",
+                 "Tue, 20 May 2025 24:00:00 +0000", "Tue, 20 May 0000 10:00:00 +0000",
+                 "Tue, 20 May 2025 10:00:60 +0000", "Tue, 20 May 2025 10:00:00 +0099"):
+        assert to_iso_date(text) == stdlib_iso(text), text
+    assert to_iso_date("Tue, 20 May 2025 10:00:00 -0000") == "2025-05-20T10:00:00"
+    assert to_iso_date("Tue, 20 May 2025 10:00:00 +0000") == "2025-05-20T10:00:00+00:00"
+
+
+def stdlib_ip(token: str) -> str | None:
+    t = token.strip("[]()<>;,.")
+    if t[:5].lower() == "ipv6:":
+        t = t[5:]
+    if not t or len(t) > 45 or not (":" in t or "." in t) or t.strip("0123456789abcdefABCDEF:.%"):
+        return None
+    t = t.split("%", 1)[0]
+    try:
+        return str(ipaddress.ip_address(t))
+    except ValueError:
+        return None
+
+
+octet = st.one_of(st.integers(0, 300).map(str), digits(2), digits(3), st.just(""),
+                  st.sampled_from(["00", "01", "255", "256", "1a", "-1"]))
+quads = st.builds(lambda a, b, c, d, n, wrap: wrap.format(".".join([a, b, c, d][:n])),
+                  octet, octet, octet, octet, st.integers(2, 4),
+                  st.sampled_from(["{}", "[{}]", "({})", "[IPv6:{}]", "{}.", "{}%eth0", "{}.5"]))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(quads)
+def test_ipv4_literals_read_as_ipaddress_reads_them(token: str) -> None:
+    assert ip_literal(token) == stdlib_ip(token), token
+
+
+def test_received_hop_fields() -> None:
+    hop = parse_received("from mail.example.net (mail.example.net [192.0.2.7]) by mx.example.org "
+                         "with ESMTPS id 1; Tue, 20 May 2025 10:00:00 +0000", 0)
+    assert hop.from_ip == "192.0.2.7" and hop.timestamp == "2025-05-20T10:00:00+00:00"
