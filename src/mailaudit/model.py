@@ -1,15 +1,14 @@
 """Frozen data shared by every stage of the pipeline.
 
 Stages hand each other these values and never mutate them. Everything here is plain data:
-it pickles (for the process pool) and turns into the documented JSON schema through
-``mailaudit.report.schema``.
+it pickles (for the process pool). It knows no JSON: the documented schema is written by
+``mailaudit.report.schema`` alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from typing import Any
 
 SCHEMA_VERSION = "mailaudit/1"
 
@@ -99,9 +98,6 @@ class Address:
     address: str  # addr-spec as written, may be empty when unparsable
     domain: str  # lower-case domain part, "" when none
 
-    def as_json(self) -> dict[str, str]:
-        return {"name": self.display_name, "address": self.address}
-
 
 @dataclass(frozen=True, slots=True)
 class ReceivedHop:
@@ -147,18 +143,6 @@ class CheckResult:
         return self.result != "temperror" and self.failure not in ("key-not-captured",
                                                                     "key-tempfail")
 
-    def as_json(self) -> dict[str, Any]:
-        # The typed fields appear in the documented props (schema mailaudit/1 keeps its keys).
-        props: dict[str, Any] = dict(self.props)
-        if self.failure:
-            props["dkim.failure"] = self.failure
-        if self.body_hash:
-            props["dkim.body_hash"] = self.body_hash
-        if self.raw_result:
-            props["result.raw"] = self.raw_result
-        return {"method": self.method, "result": self.result, "reason": self.reason,
-                "props": props}
-
 
 @dataclass(frozen=True, slots=True)
 class RecordedResult:
@@ -171,13 +155,6 @@ class RecordedResult:
     header_index: int  # position among all headers, 0 = topmost
     # A conclusive recomputation contradicts this header's record: nothing in it is evidence.
     contradicted: bool = False
-
-    def as_json(self) -> dict[str, Any]:
-        out = self.check.as_json()
-        out.update({"authserv_id": self.authserv_id, "trusted": self.trusted,
-                    "header": self.header, "header_index": self.header_index,
-                    "contradicted": self.contradicted})
-        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,11 +175,6 @@ class ArcReport:
     oldest_aar: tuple[CheckResult, ...] = ()  # what the first ARC-aware hop saw
     oldest_authserv_id: str = ""
 
-    def as_json(self) -> dict[str, Any]:
-        return {"cv": self.cv, "reason": self.reason, "instances": self.instances,
-                "oldest_authserv_id": self.oldest_authserv_id,
-                "oldest_aar": [r.as_json() for r in self.oldest_aar]}
-
 
 @dataclass(frozen=True, slots=True)
 class Disagreement:
@@ -211,9 +183,19 @@ class Disagreement:
     recomputed: str
     explanation: str  # plain words: "body changed after delivery", ...
 
-    def as_json(self) -> dict[str, str]:
-        return {"method": self.method, "recorded": self.recorded,
-                "recomputed": self.recomputed, "explanation": self.explanation}
+
+@dataclass(frozen=True, slots=True)
+class ExchangeVerdict:
+    """What the receiving Exchange Online tenant itself concluded, decoded into plain words.
+
+    Only filled when Exchange Online was the trusted receiver (its headers are the receiver's
+    own only then; see checks/recorded/exchange.py).
+    """
+
+    statements: tuple[str, ...]  # "Exchange Online marked this spam (SCL 5, SFV:SPM)", ...
+    fields: tuple[tuple[str, str], ...] = ()  # the values read: ("SCL", "5"), ("SFV", "SPM"), ...
+    sending_tenant: str = ""  # the sender's tenant (domain or tenant id) from cross-tenant headers
+    spam: bool | None = None  # Exchange's spam decision: True spam/phish, False clean, None unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +208,7 @@ class AuthReport:
     recomputed_ran: bool = False  # False: verdict rests on recorded results only
     evaluated_at: float | None = None  # Unix time signatures were judged at (t=, x=)
     clock: str = ""  # where evaluated_at came from: "live", "snapshot", "--at"
+    exchange: ExchangeVerdict | None = None  # Exchange Online's own verdict, when trusted
 
     def recomputed_of(self, method: str) -> tuple[CheckResult, ...]:
         return tuple(r for r in self.recomputed if r.method == method)
@@ -246,9 +229,6 @@ class Signal:
     value: str  # what was found, as normalised text
     where: str  # "slot:<name>", "subject", "off-template", "body"
 
-    def as_json(self) -> dict[str, str]:
-        return {"kind": self.kind, "value": self.value, "where": self.where}
-
 
 @dataclass(frozen=True, slots=True)
 class SlotValue:
@@ -264,11 +244,6 @@ class SlotValue:
     def hostile(self) -> bool:
         return not self.valid or bool(self.signals)
 
-    def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.type, "value": self.value, "valid": self.valid,
-                "hostile": self.hostile, "problems": list(self.problems),
-                "signals": [s.as_json() for s in self.signals]}
-
 
 @dataclass(frozen=True, slots=True)
 class TemplateMatch:
@@ -282,19 +257,15 @@ class TemplateMatch:
     off_template: tuple[str, ...] = ()  # text outside the template, normalised
     signals: tuple[Signal, ...] = ()
     source: str = ""  # where the template's facts come from
-    rendered: str = ""  # the template with slot values filled in, for human output
+    # The template as this message filled it: subject, an empty line, then the body lines, as
+    # (slot name, text) pieces; the name is "" for the template's own fixed text (which holds
+    # the spaces and line breaks between pieces).
+    filled: tuple[tuple[str, str], ...] = ()
     missing: tuple[str, ...] = ()  # fixed phrases of the closest template not found
 
     @property
     def hostile(self) -> bool:
         return any(s.hostile for s in self.slots) or bool(self.signals)
-
-    def as_json(self) -> dict[str, Any]:
-        return {"sender": self.sender, "template_id": self.template_id, "matched": self.matched,
-                "score": round(self.score, 3), "slots": [s.as_json() for s in self.slots],
-                "off_template": list(self.off_template),
-                "signals": [s.as_json() for s in self.signals], "source": self.source,
-                "missing": list(self.missing)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,18 +275,11 @@ class Finding:
     message: str
     evidence: str = ""
 
-    def as_json(self) -> dict[str, str]:
-        return {"code": self.code, "severity": str(self.severity), "message": self.message,
-                "evidence": self.evidence}
-
 
 @dataclass(frozen=True, slots=True)
 class ErrorInfo:
     code: str
     message: str
-
-    def as_json(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
 
 
 @dataclass(frozen=True, slots=True)

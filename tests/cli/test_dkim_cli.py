@@ -7,7 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from mailaudit.cli.dkim import dkim_command, visible
+from mailaudit.cli.dkim import dkim_command
+from mailaudit.report.text import visible
 from support.paths import CORPORA
 
 ED_RECORD = "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
@@ -48,4 +49,5 @@ def test_missing_file_is_input_error(tmp_path: Path) -> None:
 
 
 def test_control_characters_are_visible() -> None:
-    assert visible("a\x1b[31m\u202eb") == "a\\u001b[31m\\u202eb"
+    assert visible("a\x1b[31m\u202eb\u200f\u2028\U000e0041\u00ad") == \
+        "a\\e[31m\\u202eb\\u200f\\u2028\\U000e0041\\u00ad"

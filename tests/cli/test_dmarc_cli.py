@@ -28,7 +28,7 @@ def test_spf_verb_human_and_json(tmp_path: Path) -> None:
     runner = CliRunner()
     out = runner.invoke(spf_command, ["--ip", "198.51.100.1", "--mail-from", "a@example.com",
                                       "--dns-snapshot", snap, "--offline"])
-    assert out.exit_code == 0, out.output
+    assert out.exit_code == 1, out.output  # did not pass
     assert "spf=fail" in out.output
     assert "\x1b" not in out.output and "\\e]0;pwned\\x07" in out.output
     assert "[bold red]go away" in out.output  # shown as text, not interpreted

@@ -10,7 +10,6 @@ import pytest
 from mailaudit.model import Address
 from mailaudit.parse.message import Body, ParsedMessage
 from mailaudit.templates.catalog import Template
-from mailaudit.templates.display import rendered_pieces
 from mailaudit.templates.matcher import (
     example_values,
     load_catalog,
@@ -159,12 +158,13 @@ def test_body_links_off_allow_list() -> None:
     assert ("link", "link") in kinds and ("phone", "link") in kinds
 
 
-def test_rendered_markers() -> None:
+def test_filled_pieces() -> None:
     m = match_message(_send(OTP, {"tenant": "Contoso"}), CAT.sender("entra-email-otp"))
-    pieces = rendered_pieces(m.rendered)
-    assert ("tenant", "Contoso") in pieces
-    assert any(name is None and "account email verification code" in text
-               for name, text in pieces)
+    assert ("tenant", "Contoso") in m.filled
+    assert any(name == "" and "account email verification code" in text
+               for name, text in m.filled)
+    # Plain data: no presentation markers travel in the model.
+    assert not any(ch in text for _, text in m.filled for ch in "\x02\x03\x1f")
 
 
 def test_example_values_and_render() -> None:

@@ -28,7 +28,8 @@ def authenticate(msg: ParsedMessage, recorded: RecordedAuth, resolver: Resolver 
 
     envelope = choose_envelope(msg, recorded.envelope, options)
     if resolver is None or not options.recompute:
-        return AuthReport(recorded=recorded.results, envelope=envelope, recomputed_ran=False), ()
+        return AuthReport(recorded=recorded.results, envelope=envelope, recomputed_ran=False,
+                          exchange=recorded.exchange), ()
 
     from mailaudit.checks.dkim.check import check_dkim
     from mailaudit.checks.dmarc.check import check_dmarc
@@ -79,5 +80,6 @@ def authenticate(msg: ParsedMessage, recorded: RecordedAuth, resolver: Resolver 
         disagreements=disagreements(results, recomputed, arc, envelope),
         envelope=envelope,
         recomputed_ran=True,
+        exchange=recorded.exchange,
     )
     return report, tuple(findings)

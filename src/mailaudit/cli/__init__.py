@@ -105,7 +105,10 @@ def _parse_at(text: str) -> float:
 
 
 def fail(message: str, code: ExitCode) -> None:
-    click.echo(f"mailaudit: {message}", err=True)
+    from mailaudit.report.text import visible
+
+    # Messages name snapshots, packs and files: hostile text, shown and not interpreted.
+    click.echo(f"mailaudit: {visible(message)}", err=True)
     sys.exit(int(code))
 
 
@@ -291,11 +294,16 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
     if skip:
         items = (it for it in items if it.ref.key not in skip)
 
-    show_progress = progress if progress is not None else sys.stderr.isatty()
+    # A single message gets its full report and no bar (a bar would tear the report).
+    show_progress = progress if progress is not None else (
+        sys.stderr.isatty() and not (single or paths == ["-"]))
     started = time.monotonic()
     total = errors = flagged_count = 0
     interrupted = False
-    progress_bar = _Progress(paths, enabled=show_progress)
+    from mailaudit.report.progress import Progress
+    from mailaudit.sources import count_hint
+
+    progress_bar = Progress(count_hint(paths) if show_progress else None, enabled=show_progress)
     try:
         if dask_client is not None:
             assert dask is not None
@@ -309,7 +317,8 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
             groups = run_pool(items, config, jobs=jobs, ordered=ordered)
         with progress_bar:
             for group in groups:
-                writer.write_group(group)
+                with progress_bar.paused():
+                    writer.write_group(group)
                 for verdict, _ in group:
                     total += 1
                     errors += verdict is Verdict.ERROR
@@ -334,8 +343,23 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
         click.echo(f"mailaudit: resumed; skipped {len(skip)} messages already in {resume_path}", err=True)
     _echo_skipped_items()
     if total and errors == total and not skip:
+        _say_errors(writer.errors, total, human=fmt == "human" and output is None)
         return ExitCode.INPUT
     return ExitCode.FLAGGED if flagged_count else ExitCode.OK
+
+
+def _say_errors(errors: list[str], total: int, *, human: bool) -> None:
+    """Errors that end a run are said on standard error too (machine formats keep the error
+    record on standard output), unless the human report already showed them on this same
+    terminal."""
+    from mailaudit.report.text import visible
+
+    if human and sys.stdout.isatty() and sys.stderr.isatty():
+        return
+    for message in errors:
+        click.echo(f"mailaudit: {visible(message)}", err=True)
+    if total > len(errors):
+        click.echo(f"mailaudit: ... and {total - len(errors)} more errors", err=True)
 
 
 def _echo_skipped_items() -> None:
@@ -348,8 +372,10 @@ def _echo_skipped_items() -> None:
 
 
 def _safe(text: str) -> str:
-    # File names are attacker text: no escape sequence reaches the terminal.
-    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+    # File names are attacker text: no escape sequence reaches the terminal (the one rule).
+    from mailaudit.report.text import visible
+
+    return visible(text)
 
 
 def _is_container(path: str) -> bool:
@@ -359,59 +385,6 @@ def _is_container(path: str) -> bool:
     except OSError:
         return False
     return head.startswith((b"From ", b"!BDN")) or head == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
-
-class _Progress:
-    """A rich progress bar on stderr (messages, rate, ETA, verdict counts), or nothing."""
-
-    def __init__(self, paths: list[str], *, enabled: bool) -> None:
-        self.enabled = enabled
-        self.counts: dict[str, int] = {}
-        self.progress: Any = None
-        self.task: Any = None
-        self.paths = paths
-
-    def __enter__(self) -> _Progress:
-        if not self.enabled:
-            return self
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        from mailaudit.sources import count_hint
-
-        total = count_hint(self.paths)
-        self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}/s"), TimeElapsedColumn(), TimeRemainingColumn(),
-            TextColumn("{task.fields[counts]}"),
-            console=Console(stderr=True, markup=False, highlight=False, emoji=False),
-            transient=False,
-        )
-        self.progress.start()
-        self.task = self.progress.add_task("auditing", total=total, rate="0", counts="")
-        self.started = time.monotonic()
-        return self
-
-    def advance(self, group: list[Any]) -> None:
-        if self.progress is None:
-            return
-        for verdict, _ in group:
-            self.counts[verdict.value] = self.counts.get(verdict.value, 0) + 1
-        done = sum(self.counts.values())
-        elapsed = time.monotonic() - self.started
-        self.progress.update(self.task, advance=1, rate=f"{done / elapsed:,.0f}" if elapsed else "0",
-                             counts=" ".join(f"{k}={v}" for k, v in sorted(self.counts.items())))
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
 
 
 @cli.group(context_settings=CONTEXT)
@@ -449,5 +422,7 @@ def main() -> None:
     try:
         cli.main(prog_name="mailaudit", standalone_mode=True)
     except MailauditError as exc:
-        click.echo(f"mailaudit: {exc.message}", err=True)
+        from mailaudit.report.text import visible
+
+        click.echo(f"mailaudit: {visible(exc.message)}", err=True)
         sys.exit(int(exc.exit_code))

@@ -1,98 +1,97 @@
-"""``mailaudit dkim FILE``: every DKIM signature and the ARC chain of one message, for debugging."""
+"""``mailaudit dkim FILE``: every DKIM signature and the ARC chain of one message, for debugging.
+
+The message is read as ``check`` reads it (``-`` is standard input; a file that is not mail is
+the ``not-mail`` error; an mbox or Maildir gives each of its messages), verified by the same
+checks under the same per-message DNS budget, and printed through ``report.debug_view``.
+Exit code: 0 every signature passed, 1 one did not (or the message is not signed), 2 usage,
+3 input unreadable or not mail.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
+from typing import Any
 
 import click
 
+from mailaudit.cli.debug import CONTEXT, make_resolver, say, with_dns_options
 from mailaudit.model import CheckResult, ExitCode, Finding
 
-_RESULT_STYLE = {"pass": "green", "fail": "red", "permerror": "red", "temperror": "yellow",
-                 "none": "dim"}
 
-
-def visible(text: str) -> str:
-    """Control characters (bidi and zero-width included) made visible as \\uXXXX."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0 or ch in "\u200b\u200c\u200d\u2060\ufeff" \
-                or 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-@click.command("dkim")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--dns-snapshot", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Replay DNS answers from this snapshot instead of asking DNS.")
-@click.option("--offline", is_flag=True, help="Never open a socket; keys not known are unverifiable.")
+@click.command("dkim", context_settings=CONTEXT)
+@click.argument("file", metavar="FILE")
+@with_dns_options
 @click.option("--format", "fmt", type=click.Choice(["human", "json"]), default="human",
               show_default=True)
-def dkim_command(file: Path, dns_snapshot: Path | None, offline: bool, fmt: str) -> None:
-    """Verify every DKIM signature (and the ARC chain) of one message FILE."""
+@click.option("--limit", "limit_values", multiple=True, metavar="NAME=VALUE",
+              help="Override a resource limit, as for `mailaudit check`.")
+def dkim_command(file: str, dns_snapshot: str | None, offline: bool,
+                 nameservers: tuple[str, ...], fmt: str, limit_values: tuple[str, ...]) -> None:
+    """Verify every DKIM signature (and the ARC chain) of the message in FILE (- for
+    standard input)."""
+    from mailaudit.cli import _parse_limits
+    from mailaudit.model import SourceError
+    from mailaudit.options import Limits
+    from mailaudit.sources import iter_messages
+
+    limits = Limits(**_parse_limits(limit_values))  # type: ignore[arg-type]
+    resolver = make_resolver(dns_snapshot, offline, nameservers)
+    code = ExitCode.OK
+    items = list(iter_messages([file], limits=limits))
+    many = len(items) > 1
+    docs: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, SourceError):
+            say(item.message)
+            code = ExitCode.INPUT
+            if fmt == "json":
+                from mailaudit.report.schema import ref_json
+
+                docs.append({"ref": ref_json(item.ref),
+                             "error": {"code": item.code, "message": item.message}})
+            continue
+        results, findings, arc = _verify(item.data, resolver, limits)
+        if code is ExitCode.OK and not (results and all(r.result == "pass" for r in results)):
+            code = ExitCode.FLAGGED
+        if fmt == "json":
+            from mailaudit.report.schema import arc_json, check_json, finding_json, ref_json
+
+            docs.append({"ref": ref_json(item.ref),
+                         "dkim": [check_json(r) for r in results],
+                         "findings": [finding_json(f) for f in findings],
+                         "arc": arc_json(arc) if arc else None})
+        else:
+            from mailaudit.report.debug_view import render_dkim
+            from mailaudit.report.human import make_console
+
+            render_dkim(make_console(), results, findings, arc,
+                        where=item.ref.display() if many else "")
+    if fmt == "json":
+        from mailaudit.report.schema import dumps
+
+        out: Any = docs[0] if len(docs) == 1 and not many else docs
+        sys.stdout.write(dumps(out, indent=2) + "\n")
+    sys.exit(int(code))
+
+
+def _verify(raw: bytes, resolver: Any, limits: Any
+            ) -> tuple[tuple[CheckResult, ...], tuple[Finding, ...], Any]:
     from mailaudit.checks.arc.check import check_arc
     from mailaudit.checks.dkim.check import check_dkim
-    from mailaudit.dns import make_resolver
-    from mailaudit.errors import MailauditError
+    from mailaudit.dns.budget import BudgetResolver
+    from mailaudit.model import Severity
     from mailaudit.parse import parse_message
 
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        click.echo(f"mailaudit: {file}: cannot read the message ({exc.strerror or exc}).", err=True)
-        sys.exit(ExitCode.INPUT)
-    try:
-        resolver = make_resolver(snapshot=str(dns_snapshot) if dns_snapshot else None,
-                                 offline=offline)
-    except MailauditError as exc:
-        click.echo(f"mailaudit: {exc.message}", err=True)
-        sys.exit(exc.exit_code)
-    msg = parse_message(raw)
-    results, findings = check_dkim(msg, resolver)
-    arc = check_arc(msg, resolver) if any(h.lname == "arc-seal" for h in msg.headers) else None
-    if fmt == "json":
-        doc = {"dkim": [r.as_json() for r in results],
-               "findings": [f.as_json() for f in findings],
-               "arc": arc.as_json() if arc else None}
-        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
-    else:
-        _human(results, findings, arc.cv if arc else None, arc.reason if arc else "")
-    if any(r.result in ("fail", "permerror") for r in results):
-        sys.exit(ExitCode.FLAGGED)
-
-
-def _human(results: tuple[CheckResult, ...], findings: tuple[Finding, ...], cv: str | None,
-           arc_reason: str) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-
-    console = Console(highlight=False, emoji=False)
-
-    def safe(value: object) -> str:
-        return escape(visible(str(value)))
-
-    for r in results:
-        style = _RESULT_STYLE.get(r.result, "bold")
-        if r.result == "none":
-            console.print(f"[{style}]dkim=none[/] {safe(r.reason)}")
-            continue
-        p = r.props
-        head = (f"[bold]#{safe(p.get('dkim.index'))}[/] [{style}]dkim={safe(r.result)}[/] "
-                f"d={safe(p.get('header.d'))} s={safe(p.get('header.s'))} "
-                f"a={safe(p.get('header.a'))}")
-        console.print(head + (f"  [{style}]{safe(r.reason)}[/]" if r.reason else ""))
-        bits = p.get("dkim.key_bits")
-        console.print(f"    key: {safe(bits) + ' bits' if bits else 'unknown'}"
-                      f"   i={safe(p.get('header.i') or '')}   l= {'yes' if p.get('dkim.l') else 'no'}"
-                      f"   h={safe(p.get('dkim.h'))}")
-    for f in findings:
-        console.print(f"  [yellow]! {safe(f.code)}[/] {safe(f.message)} [dim]({safe(f.evidence)})[/]")
-    if cv is not None:
-        style = _RESULT_STYLE.get(cv, "bold")
-        console.print(f"[{style}]arc={safe(cv)}[/] {safe(arc_reason)}")
+    msg = parse_message(raw, limits=limits)
+    # The per-message budget `check` applies (checks.authenticate): a hostile message must not
+    # make a debug verb send thousands of queries either.
+    budgeted = BudgetResolver(resolver, limits.max_dns_lookups, seconds=limits.max_seconds / 2)
+    results, found = check_dkim(msg, budgeted, max_signatures=limits.max_signatures)
+    arc = check_arc(msg, budgeted) if any(h.lname == "arc-seal" for h in msg.headers) else None
+    findings = list(found)
+    if budgeted.refused:
+        findings.append(Finding("limit-dns-lookups", Severity.WARNING,
+                                f"DNS lookups stopped at {budgeted.limit} (limit "
+                                f"max_dns_lookups); {budgeted.refused} more were needed; "
+                                "results that needed them are temperror"))
+    return results, tuple(findings), arc

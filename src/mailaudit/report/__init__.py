@@ -56,15 +56,37 @@ def prepare(fmt: OutputFormat, results: Sequence[AuditResult]) -> list[Prepared]
     return [(r.verdict, make(r)) for r in results]
 
 
+MAX_ERRORS_KEPT = 10
+
+
+def error_message(payload: Any) -> str:
+    """The error sentence of a prepared error record, whatever the format prepared."""
+    if isinstance(payload, AuditResult):
+        return payload.error.message if payload.error else payload.reason
+    if isinstance(payload, dict):
+        return str(payload.get("error", ""))
+    try:
+        import json
+
+        record = json.loads(payload)
+        return str((record.get("error") or {}).get("message", "")) or str(record.get("reason"))
+    except (ValueError, TypeError, AttributeError):
+        return ""
+
+
 class Writer:
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
         self.verdicts: Counter[Verdict] = Counter()
+        # The first error sentences, for the run's closing words on standard error.
+        self.errors: list[str] = []
 
     def write_group(self, group: Sequence[Prepared]) -> None:
         """A message and its attachments, written together and flushed (resume relies on it)."""
-        for verdict, _ in group:
+        for verdict, payload in group:
             self.verdicts[verdict] += 1
+            if verdict is Verdict.ERROR and len(self.errors) < MAX_ERRORS_KEPT:
+                self.errors.append(error_message(payload))
         self._emit(group)
         self.stream.flush()
 
@@ -128,13 +150,18 @@ class HumanWriter(Writer):
         self.console = make_console(stream, color=color)
         self.detail = detail
         self.summary = summary
+        self.once: Counter[str] = Counter()  # findings said once, in the summary
 
     def _emit(self, group: Sequence[Prepared]) -> None:
-        from mailaudit.report.human import render_detail, render_line
+        from mailaudit.report.human import ONCE_PER_BATCH, render_detail, render_line
 
         for _, result in group:
+            codes = {f.code for f in result.findings} & ONCE_PER_BATCH
+            # The first message shows it where it applies; later ones leave it to the summary.
+            quiet = frozenset(c for c in codes if self.once[c])
+            self.once.update(codes)
             if self.detail:
-                render_detail(self.console, result)
+                render_detail(self.console, result, quiet=quiet)
             else:
                 render_line(self.console, result)
 
@@ -142,7 +169,13 @@ class HumanWriter(Writer):
         from mailaudit.report.human import render_summary
 
         if self.summary and sum(self.verdicts.values()) > 1:
-            render_summary(self.console, self.verdicts, seconds=seconds, flagged=flagged)
+            notes = []
+            if self.once["ms-headers-untrusted"]:
+                notes.append(f"{self.once['ms-headers-untrusted']} messages carry "
+                             "X-Forefront-Antispam-Report but were not received by Exchange "
+                             "Online; those headers were ignored (ms-headers-untrusted)")
+            render_summary(self.console, self.verdicts, seconds=seconds, flagged=flagged,
+                           notes=notes)
         super().close()
 
 

@@ -1,46 +1,35 @@
 """Human output for a tired analyst: verdict first, the reason in one line, evidence below.
 
-Every string from a message goes through ``visible`` into ``rich.text.Text`` objects, and the
-console is built with markup, emoji and highlighting off, so nothing from the message is ever
-interpreted. Colours mean the same thing everywhere (see ``VERDICT_STYLE``).
+Every string that came from a message, a snapshot, a template pack or the file system goes
+through ``visible`` into ``rich.text.Text`` objects, and the console is built with markup,
+emoji and highlighting off, so nothing from outside is ever interpreted. Colours come from the
+one table in ``report.styles``.
+
+Evidence (DNS names, selectors, signal values, template lines) is wrapped, never cut: table
+columns fold long words instead of ending them in "…", and the recorded/ARC/recomputed table
+is stacked, one method under another, when the terminal is too narrow for its columns. Every
+line is written without trailing spaces, so piped output diffs and greps cleanly.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import IO
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from mailaudit.model import (
-    AuditResult,
-    CheckResult,
-    RecordedResult,
-    Severity,
-    TemplateMatch,
-    Verdict,
-)
+from mailaudit.model import AuditResult, CheckResult, RecordedResult, TemplateMatch, Verdict
+from mailaudit.report.styles import result_style, severity_style, verdict_style
 from mailaudit.report.text import visible
 
-VERDICT_STYLE = {
-    Verdict.AUTHENTIC: "bold green",
-    Verdict.ABUSED: "bold white on red",
-    Verdict.SPOOFED: "bold red",
-    Verdict.UNRECOGNIZED: "bold blue",
-    Verdict.UNAUTHENTICATED: "bold yellow",
-    Verdict.UNKNOWN_SENDER: "cyan",
-    Verdict.ERROR: "bold magenta",
-}
-RESULT_STYLE = {
-    "pass": "green", "fail": "red", "softfail": "yellow", "neutral": "yellow", "none": "dim",
-    "temperror": "magenta", "permerror": "red", "policy": "yellow",
-}
-SEVERITY_STYLE = {Severity.HIGH: "red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
-FIELD_LIMIT = 300  # characters of one message-derived value shown before "… [N more]"
+# Characters of one message-derived value shown before "… [N more characters]". Generous on
+# purpose: evidence is wrapped, not cut; the limit only stops a 50 MB header flooding the screen.
+FIELD_LIMIT = 2000
+STACK_BELOW = 100  # columns: narrower terminals get the auth table stacked
 
 
 def make_console(file: IO[str] | None = None, *, color: bool | None = None,
@@ -50,12 +39,34 @@ def make_console(file: IO[str] | None = None, *, color: bool | None = None,
                    soft_wrap=False)
 
 
-def badge(verdict: Verdict) -> Text:
-    return Text(f" {verdict.value.upper()} ", style=VERDICT_STYLE[verdict])
+def emit(console: Console, renderable: RenderableType) -> None:
+    """Print ``renderable`` wrapped to the console width, each line without trailing spaces
+    (rich pads table cells and padded blocks to their full width)."""
+    lines = console.render_lines(renderable, console.options, pad=False)
+    for line in lines:
+        text = Text(end="")
+        for seg in line:
+            if not seg.control:
+                text.append(seg.text, seg.style)
+        text.rstrip()
+        console.print(text, soft_wrap=True)
+
+
+def badge(verdict: Verdict | str) -> Text:
+    return Text(f" {str(verdict).upper()} ", style=verdict_style(str(verdict)))
 
 
 def _t(value: str | None, style: str = "", *, limit: int = FIELD_LIMIT) -> Text:
     return Text(visible(value, limit=limit), style=style)
+
+
+def _grid(*widths: int | None) -> Table:
+    """Borderless columns whose long words fold onto the next line instead of being cut."""
+    grid = Table.grid(padding=(0, 2))
+    for i, width in enumerate(widths):
+        grid.add_column(no_wrap=False, overflow="fold", min_width=width,
+                        style="bold" if i == 0 and width is None else "")
+    return grid
 
 
 def _address_line(result: AuditResult) -> Text:
@@ -66,11 +77,11 @@ def _address_line(result: AuditResult) -> Text:
 
 
 def _result_text(check: CheckResult) -> Text:
-    text = Text(check.result, style=RESULT_STYLE.get(check.result, ""))
+    text = Text(visible(check.result, limit=80), style=result_style(check.result))
     detail = _check_detail(check)
     if detail:
         text.append(" ")
-        text.append(visible(detail, limit=160), style="dim")
+        text.append(visible(detail, limit=FIELD_LIMIT), style="dim")
     return text
 
 
@@ -106,16 +117,18 @@ def _method_key(check: CheckResult) -> str:
     return check.method
 
 
-def auth_table(result: AuditResult) -> Table:
+_DASH = "—"
+
+
+def _auth_rows(result: AuditResult) -> tuple[list[str], list[tuple[str, dict[str, Text]]]]:
+    """(column names, [(method key, {column: cell})]) of the recorded/ARC/recomputed table."""
     auth = result.auth
-    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     trusted = [r for r in auth.recorded if r.trusted]
     ids = sorted({r.authserv_id or "Microsoft, no authserv-id" for r in trusted})
-    table.add_column("method")
-    table.add_column("recorded" + (f" ({visible(', '.join(ids), limit=60)})" if ids else ""))
+    columns = ["recorded" + (f" ({visible(', '.join(ids), limit=200)})" if ids else "")]
     if auth.arc is not None:
-        table.add_column("ARC first hop")
-    table.add_column("recomputed" if auth.recomputed_ran else "recomputed (not run)")
+        columns.append("ARC first hop")
+    columns.append("recomputed" if auth.recomputed_ran else "recomputed (not run)")
 
     rows: dict[str, dict[str, Text]] = {}
     order: list[str] = []
@@ -136,19 +149,48 @@ def auth_table(result: AuditResult) -> Table:
         cell(key).setdefault("recorded", _result_text(c))
     if auth.arc is not None:
         for c in auth.arc.oldest_aar:
-            cell(_method_key(c)).setdefault("arc", Text(c.result, style=RESULT_STYLE.get(c.result, "")))
-        cv = Text(f"cv={auth.arc.cv}", style=RESULT_STYLE.get(auth.arc.cv, ""))
+            cell(_method_key(c)).setdefault(
+                "arc", Text(visible(c.result, limit=80), style=result_style(c.result)))
+        cv = Text("cv=" + visible(auth.arc.cv, limit=80), style=result_style(auth.arc.cv))
         cell("arc")["arc"] = cv
         if auth.arc.reason:
-            cv.append(" " + visible(auth.arc.reason, limit=120), style="dim")
+            cv.append(" " + visible(auth.arc.reason, limit=FIELD_LIMIT), style="dim")
+    names = ["recorded", *(["arc"] if auth.arc is not None else []), "recomputed"]
+    out: list[tuple[str, dict[str, Text]]] = []
     for key in order:
-        row = rows[key]
-        values = [Text(visible(key, limit=60)), row.get("recorded", Text("—", style="dim"))]
-        if auth.arc is not None:
-            values.append(row.get("arc", Text("—", style="dim")))
-        values.append(row.get("recomputed", Text("—", style="dim")))
-        table.add_row(*values)
+        out.append((key, {col: rows[key].get(name, Text(_DASH, style="dim"))
+                          for col, name in zip(columns, names, strict=True)}))
+    return columns, out
+
+
+def auth_table(result: AuditResult, *, width: int = 200) -> RenderableType:
+    columns, rows = _auth_rows(result)
+    if width < STACK_BELOW:
+        return _auth_stacked(columns, rows)
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("method", overflow="fold")
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    for key, cells in rows:
+        table.add_row(Text(visible(key, limit=300)), *(cells[c] for c in columns))
     return table
+
+
+def _auth_stacked(columns: list[str], rows: list[tuple[str, dict[str, Text]]]) -> RenderableType:
+    """One block per method: its name, then one line per source, values wrapped beside their
+    label (a narrow terminal cannot hold three columns of evidence side by side)."""
+    parts: list[RenderableType] = []
+    labels = {c: c.split(" (", 1)[0] for c in columns}
+    recorded_by = next((c for c in columns if c.startswith("recorded (")), None)
+    if recorded_by is not None:
+        parts.append(Text(recorded_by, style="dim"))
+    for key, cells in rows:
+        parts.append(Text(visible(key, limit=300), style="bold"))
+        grid = _grid(12, None)
+        for c in columns:
+            grid.add_row(Text("  " + labels[c], style="dim"), cells[c])
+        parts.append(grid)
+    return Group(*parts)
 
 
 def _untrusted(recorded: tuple[RecordedResult, ...]) -> Text | None:
@@ -157,65 +199,74 @@ def _untrusted(recorded: tuple[RecordedResult, ...]) -> Text | None:
         return None
     text = Text("Upstream claims (not trusted): ", style="dim")
     shown = [f"{r.check.method}={r.check.result} by {r.authserv_id or '?'}" for r in claims[:8]]
-    text.append(visible("; ".join(shown), limit=400), style="dim")
+    text.append(visible("; ".join(shown), limit=FIELD_LIMIT), style="dim")
     if len(claims) > 8:
         text.append(f" … and {len(claims) - 8} more", style="dim")
     return text
 
 
-def template_block(result: AuditResult) -> Group | None:
+def _labelled(label: str, value: Text, *, label_style: str = "", indent: int = 2) -> Table:
+    """``label value`` with the value wrapped under itself (a hanging indent), never back at
+    column 0."""
+    grid = Table.grid(padding=(0, 1), pad_edge=False)
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row(Text(" " * indent + label, style=label_style), value)
+    return grid
+
+
+def template_block(result: AuditResult) -> RenderableType | None:
     m = result.template
     if m is None:
         return None
-    lines: list[Text | Table | Padding] = []
+    lines: list[RenderableType] = []
     head = Text("Template ", style="bold")
-    head.append(visible(m.template_id or "none close", limit=80))
-    head.append(f"  (sender {visible(m.sender, limit=60)}, {m.score:.0%} of fixed text found"
+    head.append(visible(m.template_id or "none close", limit=300))
+    head.append(f"  (sender {visible(m.sender, limit=300)}, {m.score:.0%} of fixed text found"
                 f"{', on template' if m.matched else ', OFF TEMPLATE'})", style="dim")
     lines.append(head)
-    if m.rendered:
-        lines.append(Padding(_rendered(m), (0, 0, 0, 2)))
-    fine = [s.name for s in m.slots if not s.hostile]
+    rendered = _rendered(m)
+    if rendered is not None:
+        lines.append(Padding(rendered, (0, 0, 0, 2)))
+    fine = [visible(s.name, limit=100) for s in m.slots if not s.hostile]
     if fine:
-        lines.append(Text("  slots that fit: " + ", ".join(fine), style="green"))
+        lines.append(_labelled("slots that fit:", Text(", ".join(fine), style="green"),
+                               label_style="green"))
     if any(s.hostile for s in m.slots):
         slots = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-        slots.add_column("slot")
-        slots.add_column("type")
-        slots.add_column("value")
-        slots.add_column("")
+        slots.add_column("slot", overflow="fold")
+        slots.add_column("type", overflow="fold")
+        slots.add_column("value", overflow="fold", ratio=1)
+        slots.add_column("", overflow="fold", ratio=1)
         for s in (s for s in m.slots if s.hostile):
             flag = Text("HOSTILE", style="bold red")
             why = "; ".join(list(s.problems) + [f"{g.kind}: {g.value}" for g in s.signals])
             if why:
-                flag.append(" " + visible(why, limit=200), style="red")
-            slots.add_row(Text(s.name), Text(s.type),
-                          _t(s.value, "reverse" if s.hostile else "bold"), flag)
+                flag.append(" " + visible(why, limit=FIELD_LIMIT), style="red")
+            slots.add_row(_t(s.name, limit=100), _t(s.type, limit=100), _t(s.value, "reverse"), flag)
         lines.append(Padding(slots, (0, 0, 0, 2)))
     for text in m.off_template[:5]:
-        t = Text("  outside the template: ", style="red")
-        t.append(visible(text, limit=200), style="reverse red")
-        lines.append(t)
+        lines.append(_labelled("outside the template:", _t(text, "reverse red"),
+                               label_style="red"))
     other = [g for g in m.signals if not g.where.startswith("slot:")]
     if other:
-        t = Text("  signals: ", style="red")
-        t.append(visible("; ".join(f"{g.kind} {g.value} ({g.where})" for g in other), limit=400))
-        lines.append(t)
+        lines.append(_labelled("signals:", _t("; ".join(f"{g.kind} {g.value} ({g.where})"
+                                                        for g in other)), label_style="red"))
     if m.source:
-        lines.append(Text("  source: " + visible(m.source, limit=200), style="dim"))
+        lines.append(_labelled("source:", _t(m.source, "dim"), label_style="dim"))
     return Group(*lines)
 
 
-def _rendered(m: TemplateMatch, *, max_lines: int = 14) -> Text:
+def _rendered(m: TemplateMatch, *, max_lines: int = 14) -> Text | None:
     """The template as this message filled it: fixed text dim, customer-written slot values
     highlighted (reverse red when hostile), so the analyst sees where the words came from."""
-    from mailaudit.templates.display import rendered_pieces
-
+    if not m.filled:
+        return None
     hostile = {s.name for s in m.slots if s.hostile}
     text = Text()
-    for slot, piece in rendered_pieces(m.rendered):
-        shown = visible(piece, keep_newlines=slot is None, limit=400)
-        if slot is None:
+    for slot, piece in m.filled:
+        shown = visible(piece, keep_newlines=not slot, limit=FIELD_LIMIT)
+        if not slot:
             text.append(shown, style="dim")
         else:
             text.append(shown, style="bold reverse red" if slot in hostile else "bold")
@@ -226,21 +277,65 @@ def _rendered(m: TemplateMatch, *, max_lines: int = 14) -> Text:
     return Text("\n").join(lines)
 
 
-def render_detail(console: Console, result: AuditResult) -> None:
-    head = badge(result.verdict)
-    head.append("  ")
-    head.append(visible(result.ref.display(), limit=200), style="bold")
-    console.print(head)
-    console.print(_t(result.reason, limit=600))
-    if result.parent is not None:
-        console.print(Text("attached inside " + visible(result.parent.display(), limit=200), style="dim"))
-    if result.error is not None:
-        console.print(Text(f"error [{result.error.code}]", style="magenta"))
+def exchange_block(result: AuditResult) -> RenderableType | None:
+    """Exchange Online's own verdict, decoded; only present when Exchange Online was the
+    trusted receiver (its headers mean nothing otherwise)."""
+    ex = result.auth.exchange
+    if ex is None:
+        return None
+    grid = Table.grid(padding=(0, 1), pad_edge=False)
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    style = {True: "red", False: "green"}.get(ex.spam, "") if ex.spam is not None else ""
+    for i, statement in enumerate(ex.statements):
+        grid.add_row(Text(" "), _t(statement, style if i == 0 else ""))
+    return Group(Text("Exchange Online (the receiver's own verdict)", style="bold"), grid)
+
+
+# Findings said once per batch, in the summary, instead of under every message: on list mail
+# they fire on every message and bury the ones that matter.
+ONCE_PER_BATCH = frozenset({"ms-headers-untrusted"})
+
+
+def _findings(result: AuditResult, quiet: frozenset[str] = frozenset()) -> RenderableType | None:
+    shown = [f for f in result.findings
+             if not f.code.startswith("disagree-") and f.code not in quiet]
+    if not shown:
+        return None
+    grid = Table.grid(padding=(0, 1), pad_edge=False)
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for f in shown:
+        t = Text(visible(f.code, limit=100) + ": ", style="bold")
+        t.append(visible(f.message, limit=FIELD_LIMIT))
+        if f.evidence:
+            t.append("  «" + visible(f.evidence, limit=FIELD_LIMIT) + "»", style="dim")
+        grid.add_row(Text(f"  {f.severity.value:<7}", style=severity_style(f.severity)), t)
+    return Group(Text("Findings", style="bold"), grid)
+
+
+def render_detail(console: Console, result: AuditResult,
+                  quiet: frozenset[str] = frozenset()) -> None:
+    """The full report of one message; findings whose code is in ``quiet`` are left out
+    (the summary counts them)."""
+    if result.error is not None and result.parent is None:
+        render_error(console, result)
         console.print()
         return
-    info = Table.grid(padding=(0, 2))
-    info.add_column(style="bold")
-    info.add_column()
+    head = badge(result.verdict)
+    head.append("  ")
+    head.append(visible(result.ref.display(), limit=FIELD_LIMIT), style="bold")
+    emit(console, head)
+    emit(console, _t(result.reason))
+    if result.parent is not None:
+        emit(console, Text("attached inside " + visible(result.parent.display(), limit=FIELD_LIMIT),
+                           style="dim"))
+    if result.error is not None:
+        emit(console, Text("error [" + visible(result.error.code, limit=100) + "]",
+                           style=verdict_style("error")))
+        console.print()
+        return
+    info = _grid(None, None)
     info.add_row("From", _address_line(result))
     info.add_row("Subject", _t(result.subject or "(none)"))
     if result.date:
@@ -255,43 +350,49 @@ def render_detail(console: Console, result: AuditResult) -> None:
         basis = {"live": "now", "snapshot": "the snapshot's captured_at",
                  "--at": "--at"}.get(result.auth.clock, result.auth.clock)
         info.add_row("Judged at", _t(f"{when} ({basis})"))
-    console.print(info)
-    console.print(auth_table(result))
+    emit(console, info)
+    emit(console, auth_table(result, width=console.width))
     untrusted = _untrusted(result.auth.recorded)
     if untrusted is not None:
-        console.print(untrusted)
+        emit(console, untrusted)
     for d in result.auth.disagreements:
-        t = Text("  ≠ ", style="yellow")
-        t.append(f"{d.method}: recorded {d.recorded}, recomputed {d.recomputed}: ", style="yellow")
-        t.append(visible(d.explanation, limit=300))
-        console.print(t)
-    block = template_block(result)
-    if block is not None:
-        console.print(block)
-    shown = [f for f in result.findings if not f.code.startswith("disagree-")]
-    if shown:
-        console.print(Text("Findings", style="bold"))
-        for f in shown:
-            t = Text(f"  {f.severity.value:<7} ", style=SEVERITY_STYLE.get(f.severity, ""))
-            t.append(f"{f.code}: ", style="bold")
-            t.append(visible(f.message, limit=300))
-            if f.evidence:
-                t.append("  «" + visible(f.evidence, limit=200) + "»", style="dim")
-            console.print(t)
+        t = Text(f"{visible(d.method, limit=100)}: recorded {visible(d.recorded, limit=100)}, "
+                 f"recomputed {visible(d.recomputed, limit=100)}: ", style="yellow")
+        t.append(visible(d.explanation, limit=FIELD_LIMIT))
+        emit(console, _labelled("≠", t, label_style="yellow"))
+    for block in (exchange_block(result), template_block(result), _findings(result, quiet)):
+        if block is not None:
+            emit(console, block)
     console.print()
 
 
-def render_line(console: Console, result: AuditResult) -> None:
+def render_error(console: Console, result: AuditResult) -> None:
+    """An error record: the same two lines in the detailed and the one-line layout."""
     line = badge(result.verdict)
     line.append(" ")
-    line.append(visible(result.ref.display(), limit=120), style="bold")
+    line.append(visible(result.ref.display(), limit=FIELD_LIMIT), style="bold")
+    emit(console, line)
+    assert result.error is not None
+    text = Text(visible(result.error.message or result.reason, limit=FIELD_LIMIT))
+    text.append(" [" + visible(result.error.code, limit=100) + "]", style="dim")
+    _print_indented(console, text, 4)
+
+
+def render_line(console: Console, result: AuditResult) -> None:
+    if result.error is not None:
+        render_error(console, result)
+        return
+    line = badge(result.verdict)
+    line.append(" ")
+    line.append(visible(result.ref.display(), limit=300), style="bold")
     line.append("  ")
     frm = result.from_[0].address if result.from_ else ""
-    line.append(visible(frm, limit=60), style="cyan")
+    line.append(visible(frm, limit=100), style="cyan")
     line.append("  ")
-    line.append(visible(result.subject or "", limit=70))
+    line.append(visible(result.subject or "", limit=200))
+    line.rstrip()
     console.print(line, overflow="ellipsis", no_wrap=True, crop=True)
-    _print_indented(console, Text(visible(result.reason, limit=400), style="dim"), 4)
+    _print_indented(console, Text(visible(result.reason, limit=FIELD_LIMIT), style="dim"), 4)
 
 
 def _print_indented(console: Console, text: Text, indent: int) -> None:
@@ -302,19 +403,26 @@ def _print_indented(console: Console, text: Text, indent: int) -> None:
 
 
 def render_summary(console: Console, verdicts: Counter[Verdict], *, seconds: float,
-                   flagged: Iterable[Verdict]) -> None:
+                   flagged: Iterable[Verdict], notes: Sequence[str] = ()) -> None:
     table = Table(title="Summary", box=None, show_header=True, header_style="bold")
     table.add_column("verdict")
     table.add_column("messages", justify="right")
-    flagged_set = set(flagged)
-    for v in Verdict:
-        if verdicts.get(v):
+    flagged_set = {str(v) for v in flagged}
+    for v, n in sorted(verdicts.items(), key=lambda kv: _verdict_order(kv[0])):
+        if n:
             name = badge(v)
-            if v in flagged_set:
+            if str(v) in flagged_set:
                 name.append(" flagged", style="dim")
-            table.add_row(name, str(verdicts[v]))
+            table.add_row(name, str(n))
     total = sum(verdicts.values())
     table.add_row(Text("total", style="bold"), Text(str(total), style="bold"))
-    console.print(table)
+    emit(console, table)
     rate = total / seconds if seconds > 0 else 0.0
-    console.print(Text(f"{total} messages in {seconds:.2f} s ({rate:,.0f}/s)", style="dim"))
+    emit(console, Text(f"{total} messages in {seconds:.2f} s ({rate:,.0f}/s)", style="dim"))
+    for note in notes:
+        emit(console, _labelled("note:", _t(note), label_style="dim", indent=0))
+
+
+def _verdict_order(verdict: Verdict | str) -> int:
+    names = [v.value for v in Verdict]
+    return names.index(str(verdict)) if str(verdict) in names else len(names)

@@ -16,16 +16,11 @@ from __future__ import annotations
 
 import unicodedata
 
-# Characters that change how surrounding text is displayed, or are invisible.
-_FORMAT_CHARS = frozenset([
-    0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0,
-    *range(0x200B, 0x2010),  # zero-width space/joiners, LRM, RLM
-    *range(0x2028, 0x202F),  # line/paragraph separators, bidi embeddings and overrides
-    *range(0x2060, 0x2070),  # word joiner, invisible operators, bidi isolates
-    *range(0xFE00, 0xFE10),  # variation selectors
-    *range(0xFFF9, 0xFFFC),  # interlinear annotation
-    *range(0xE0000, 0xE0080),  # tag characters
-])
+from mailaudit.charclass import INVISIBLE
+
+# Characters that change how surrounding text is displayed, or are invisible: the one table
+# (templates.normalise removes the same ones before matching).
+_FORMAT_CHARS = INVISIBLE
 
 
 def _escape_char(ch: str) -> str:
@@ -76,16 +71,63 @@ def visible(text: str | None, *, keep_newlines: bool = False, limit: int | None 
     return "".join(out) + cut
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+def needs_escape(ch: str) -> bool:
+    """True for a character ``visible`` shows as an escape (control, format, invisible)."""
+    return _needs_escape(ch)
+
+
+def json_escape_invisible(text: str) -> str:
+    """JSON text (from ``json.dumps(..., ensure_ascii=False)``) with every character
+    ``visible`` would escape written as a JSON ``\\uXXXX`` escape instead of raw.
+
+    The data is unchanged for a JSON reader. What changes is what reaches a terminal or a
+    line-oriented tool: no C1 control, bidi override, variation selector or tag character is
+    written raw, and U+2028, U+2029 and U+0085 (which ``str.splitlines()`` and some JavaScript
+    parsers take for line ends) never split a JSONL record.
+    """
+    if text.isascii():
+        return text
+    out: list[str] = []
+    for ch in text:
+        if ord(ch) > 0x7F and _needs_escape(ch):
+            cp = ord(ch)
+            if cp > 0xFFFF:
+                cp -= 0x10000
+                out.append(f"\\u{0xD800 + (cp >> 10):04x}\\u{0xDC00 + (cp & 0x3FF):04x}")
+            else:
+                out.append(f"\\u{cp:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_FORMULA_START = frozenset("=+-@\t\r\n")
+
+
+def _formula_char(ch: str) -> bool:
+    # Spreadsheets fold compatibility forms: a full-width "\uff1d" or a small "\ufe66" starts
+    # a formula like "=" does (NFKC maps each to its ASCII form).
+    return ch in _FORMULA_START or unicodedata.normalize("NFKC", ch) in _FORMULA_START
 
 
 def csv_safe(cell: str) -> str:
     """Neutralise spreadsheet formula injection (OWASP "CSV injection").
 
-    A cell starting with = + - @ (or a tab/CR that some spreadsheets skip) is prefixed with an
-    apostrophe, which spreadsheets show as text. Control characters are made visible too.
+    A cell whose first character other than white space (any Unicode space: NBSP, U+3000, ...)
+    is = + - @ or a compatibility form of one (full-width, small), or that starts with a tab or
+    CR that some spreadsheets skip, is prefixed with an apostrophe, which spreadsheets show as
+    text. Control characters are made visible too.
     """
     shown = visible(cell)
-    if shown.startswith(_FORMULA_START) or cell.lstrip(" \t\r\n").startswith(_FORMULA_START):
+    first = next((ch for ch in cell if not ch.isspace()), "")
+    if (shown[:1] and _formula_char(shown[0])) or (cell[:1] and _formula_char(cell[0])) \
+            or (first and _formula_char(first)):
         return "'" + shown
     return shown
+
+
+def markup_safe(text: str, *, limit: int | None = None) -> str:
+    """For rich markup strings: ``visible``, then markup-escaped."""
+    from rich.markup import escape
+
+    return escape(visible(text, limit=limit))

@@ -105,14 +105,31 @@ def count_hint(paths: Sequence[str]) -> int | None:
 
 
 def _count_files(root: str) -> int | None:
+    """Files a directory walk will read as mail: the first bytes of each are looked at with
+    the walk's own rule (``sniff.classify(strict=True)``), so READMEs, keys and snapshots
+    beside the messages are not counted and a progress bar can complete."""
     count = entries = 0
-    for _dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "tmp"]
         entries += len(dirnames) + len(filenames)
-        count += sum(1 for name in filenames if not name.startswith("."))
+        count += sum(1 for name in filenames
+                     if not name.startswith(".") and _mail_like(os.path.join(dirpath, name)))
         if entries > _COUNT_ENTRIES_LIMIT:
             return None
     return count
+
+
+def _mail_like(path: str) -> bool:
+    from mailaudit.sources.sniff import Form, classify
+
+    if path.lower().endswith(".msg"):
+        return True  # read (or reported) whatever it holds
+    try:
+        with open_readonly(path) as stream:
+            head = stream.read(1024)
+    except OSError:
+        return True  # one error record
+    return classify(head, strict=True) in (Form.EML, Form.MBOX, Form.MSG)
 
 
 def _count_in_file(path: str) -> int | None:

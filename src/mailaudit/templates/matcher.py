@@ -9,9 +9,8 @@ from a real message), and is scanned for signals when it is ``partial`` (only so
 known, so unknown platform wording must not condemn a genuine message, but a phone number in
 it still does).
 
-``TemplateMatch.rendered`` is the subject, a blank line, then the body lines, with each slot
-value wrapped as ``\\x02name\\x1fvalue\\x03``. Normalised text never holds control characters,
-so a message cannot forge a marker; ``display.rendered_pieces`` splits it for highlighting.
+``TemplateMatch.filled`` is the subject, a blank line, then the body lines, as (slot name,
+text) pieces, so a report can show which words the customer wrote.
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ from mailaudit.templates.claims import (
     on_domains,
 )
 from mailaudit.templates.normalise import match_key, normalise
-from mailaudit.templates.patterns import SLOT_CLOSE, SLOT_OPEN, SLOT_SEP, Segment
+from mailaudit.templates.patterns import Segment, gap_before
 from mailaudit.templates.render import Rendered, example_values, render
 from mailaudit.templates.signals import domain_allowed, find_signals_normalised
 from mailaudit.templates.slots import check_slot
@@ -565,7 +564,7 @@ def _describe(msg: ParsedMessage, template: Template, score: float, sub: _Found,
         slots=tuple(slot_values), off_template=tuple(dict.fromkeys(off)),
         signals=tuple(dict.fromkeys(_not_recipient(signals, msg))),
         source=f"{template.source} [{template.evidence}]",
-        rendered=_rendered(template, first_value),
+        filled=_filled(template, first_value),
         missing=tuple(dict.fromkeys(missing)),
     )
 
@@ -654,16 +653,27 @@ def _link_signals(msg: ParsedMessage, ctx: _Context) -> list[Signal]:
     return out
 
 
-def _rendered(template: Template, values: Mapping[str, str]) -> str:
-    def line(segments: Sequence[Segment]) -> str:
-        parts = []
-        for s in segments:
-            if s.is_slot:
-                parts.append(f"{SLOT_OPEN}{s.slot}{SLOT_SEP}{values.get(s.slot, '')}{SLOT_CLOSE}")
-            else:
-                parts.append(s.text)
-        return " ".join(parts)
+def _filled(template: Template, values: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    pieces: list[tuple[str, str]] = []
 
-    lines = [line(template.subject), ""]
-    lines.extend(line(ln.segments) for ln in template.body)
-    return "\n".join(lines)
+    def fixed(text: str) -> None:
+        if pieces and not pieces[-1][0]:
+            pieces[-1] = ("", pieces[-1][1] + text)
+        elif text:
+            pieces.append(("", text))
+
+    def line(segments: tuple[Segment, ...]) -> None:
+        for i, s in enumerate(segments):
+            fixed(gap_before(segments, i))
+            if s.is_slot:
+                pieces.append((s.slot, values.get(s.slot, "")))
+            else:
+                fixed(s.text)
+
+    line(template.subject)
+    fixed("\n\n")
+    for n, ln in enumerate(template.body):
+        if n:
+            fixed("\n")
+        line(ln.segments)
+    return tuple(pieces)

@@ -11,9 +11,6 @@ from dataclasses import dataclass
 
 from mailaudit.templates.normalise import match_key, normalise
 
-# Markers around slot values in TemplateMatch.rendered; normalised text never holds them.
-SLOT_OPEN, SLOT_SEP, SLOT_CLOSE = "\x02", "\x1f", "\x03"
-
 
 @dataclass(frozen=True, slots=True)
 class Segment:
@@ -94,6 +91,20 @@ def parse_pattern(pattern: str, *, optional: bool = False) -> tuple[Segment, ...
     return tuple(out)
 
 
+def gap_before(segments: tuple[Segment, ...], i: int) -> str:
+    """The space the pattern had before segment ``i``, or "": ``Hi {name},`` has none between
+    the slot and the comma. Normalised text lost its edge spaces; the search keys kept them."""
+    if i == 0:
+        return ""
+    seg, prev = segments[i], segments[i - 1]
+    if seg.is_slot:
+        return " " if prev.key.endswith(" ") else ""
+    if prev.is_slot:
+        return " " if seg.key.startswith(" ") else ""
+    return " "
+
+
 def pattern_text(segments: tuple[Segment, ...]) -> str:
     """The pattern written back, with ``{slot}`` markers (for ``templates show``)."""
-    return " ".join(f"{{{s.slot}}}" if s.is_slot else s.text for s in segments)
+    return "".join(gap_before(segments, i) + (f"{{{s.slot}}}" if s.is_slot else s.text)
+                   for i, s in enumerate(segments))

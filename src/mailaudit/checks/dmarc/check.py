@@ -188,9 +188,30 @@ def _memo_fetch(resolver: Resolver) -> Callable[[str], tuple[DmarcRecord | None,
     return fetch
 
 
-def _check_domain(domain: str, dkim: Sequence[CheckResult], spf: CheckResult,
-                  resolver: Resolver, fetch: Callable[[str], tuple[DmarcRecord | None, str]]
-                  ) -> CheckResult:
+@dataclass(frozen=True, slots=True)
+class PolicyDiscovery:
+    """Which DMARC record governs a domain and how it was found (RFC 7489 §6.6.3 with the
+    DMARCbis tree walk). ``record`` None: no policy. ``unknown`` is the temperror result when
+    DNS could not tell."""
+
+    domain: str
+    record: DmarcRecord | None
+    source: str  # "From domain record", "organisational domain record", "tree walk record", ...
+    org_domain_psl: str
+    org_domain_treewalk: str | None  # None when the tree walk could not finish
+    policy: str  # the p=, sp= or np= value that applies to ``domain`` ("" without a record)
+    policy_from: str  # "p", "sp" or "np"
+    notes: tuple[str, ...]
+    unknown: CheckResult | None = None
+    no_policy: str = ""  # why the author domain has no policy although it publishes records
+
+
+def discover_policy(domain: str, resolver: Resolver,
+                    fetch: Callable[[str], tuple[DmarcRecord | None, str]] | None = None
+                    ) -> PolicyDiscovery:
+    """The record ``check_dmarc`` would apply to ``domain``: the one at the domain, else at its
+    PSL organisational domain, else the one the tree walk finds. Never raises on DNS."""
+    fetch = fetch or _memo_fetch(resolver)
     props: dict[str, PropValue] = {"header.from": domain}
     psl_org = org_domain_psl(domain)
     props["dmarc.org_domain.psl"] = psl_org or ""
@@ -202,8 +223,8 @@ def _check_domain(domain: str, dkim: Sequence[CheckResult], spf: CheckResult,
             # RFC 9989 §4.10 step 2: several records at the author domain mean no DMARC
             # policy at all; neither the organisational domain nor the tree walk may stand
             # in for the author domain's own (broken) choice.
-            _alignment(domain, _RELAXED, dkim, spf, props)
-            return CheckResult("dmarc", "none", note, props)
+            return PolicyDiscovery(domain, None, "", psl_org or "", None, "", "", (note,),
+                                   no_policy=note)
         if record is None and psl_org and psl_org != domain:
             record, note2 = fetch(psl_org)
             note = note or note2
@@ -211,17 +232,42 @@ def _check_domain(domain: str, dkim: Sequence[CheckResult], spf: CheckResult,
         if note:
             notes.append(note)
     except DnsOutcome as exc:
-        return _unknown(exc, props)
+        return PolicyDiscovery(domain, None, "", psl_org or "", None, "", "", (),
+                               unknown=_unknown(exc, props))
+    walked: str | None
     try:
         tw_org, tw_record = treewalk(domain, lambda name: fetch(name)[0])
-        props["dmarc.org_domain.treewalk"] = tw_org or ""
+        walked = tw_org or ""
     except DnsOutcome as exc:
-        tw_org, tw_record = None, None
+        tw_org, tw_record, walked = None, None, None
         notes.append(f"tree walk incomplete ({_outcome_text(exc)})")
     if record is None and tw_record is not None:
         record, source = tw_record, "tree walk record"
         if tw_record.psd == "y":
             source = "tree walk, organisational domain one level below the public suffix domain"
+    policy = policy_from = ""
+    if record is not None and not record.error and (record.p is not None or record.rua):
+        org = tw_org if record.psd == "y" and tw_org else (psl_org or domain)
+        policy, policy_from = _policy_for(domain, record, org, resolver, notes)
+    return PolicyDiscovery(domain, record, source if record is not None else "", psl_org or "",
+                           walked, policy, policy_from, tuple(notes))
+
+
+def _check_domain(domain: str, dkim: Sequence[CheckResult], spf: CheckResult,
+                  resolver: Resolver, fetch: Callable[[str], tuple[DmarcRecord | None, str]]
+                  ) -> CheckResult:
+    found = discover_policy(domain, resolver, fetch)
+    if found.unknown is not None:
+        return found.unknown
+    props: dict[str, PropValue] = {"header.from": domain,
+                                   "dmarc.org_domain.psl": found.org_domain_psl}
+    if found.org_domain_treewalk is not None:
+        props["dmarc.org_domain.treewalk"] = found.org_domain_treewalk
+    notes = list(found.notes)
+    record, source = found.record, found.source
+    if found.no_policy:
+        _alignment(domain, _RELAXED, dkim, spf, props)
+        return CheckResult("dmarc", "none", found.no_policy, props)
     if record is None:
         # No policy, but identifier alignment (RFC 7489 §3.1, relaxed) is still a fact the
         # verdict needs: a domain without a DMARC record can authenticate its own mail.
@@ -237,13 +283,11 @@ def _check_domain(domain: str, dkim: Sequence[CheckResult], spf: CheckResult,
         return CheckResult("dmarc", "none",
                            f"the DMARC record at _dmarc.{record.domain} has no valid p= tag",
                            props)
-    org = tw_org if record.psd == "y" and tw_org else (psl_org or domain)
-    policy, policy_from = _policy_for(domain, record, org, resolver, notes)
-    props["policy.dmarc"] = policy
-    props["dmarc.policy_from"] = policy_from
+    props["policy.dmarc"] = found.policy
+    props["dmarc.policy_from"] = found.policy_from
     outcome = _alignment(domain, record, dkim, spf, props)
     result, detail = outcome
-    disposition = "none" if result != "fail" else _disposition(policy, record)
+    disposition = "none" if result != "fail" else _disposition(found.policy, record)
     props["policy.applied-disposition"] = disposition
     reason = "; ".join([f"{detail} (used {source} _dmarc.{record.domain})", *notes,
                         *record.problems])

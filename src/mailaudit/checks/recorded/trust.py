@@ -35,8 +35,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from mailaudit.checks.recorded.exchange import MICROSOFT_ORGS, read_microsoft
-from mailaudit.model import CheckResult, Envelope, Finding, PropValue, RecordedResult, Severity
+from mailaudit.checks.recorded.exchange import MICROSOFT_ORGS, decode_exchange, read_microsoft
+from mailaudit.model import (
+    CheckResult,
+    Envelope,
+    ExchangeVerdict,
+    Finding,
+    PropValue,
+    RecordedResult,
+    Severity,
+)
 from mailaudit.parse.authres import (
     parse_authentication_results,
     parse_received_spf,
@@ -60,6 +68,7 @@ class RecordedAuth:
     envelope: Envelope | None  # ip/helo/mail_from from the trusted receiver's own records
     microsoft: dict[str, str]  # SCL, SFV, CIP, CAT, compauth, compauth_reason, AuthAs, ...
     findings: tuple[Finding, ...]  # malformed headers etc.
+    exchange: ExchangeVerdict | None = None  # Exchange Online's own verdict, when it is trusted
 
 
 @lru_cache(maxsize=4096)
@@ -188,8 +197,9 @@ def read_recorded(msg: ParsedMessage, *, trust_authserv_ids: Sequence[str] = (),
                                 "received by Exchange Online; ignored"))
 
     envelope = _envelope(top_spf[1] if top_spf else None, trusted_results, microsoft)
+    exchange = decode_exchange(microsoft, msg) if microsoft_receiver else None
     return RecordedAuth(results=tuple(results), trusted_ids=trusted_ids, envelope=envelope,
-                        microsoft=microsoft, findings=tuple(findings))
+                        microsoft=microsoft, findings=tuple(findings), exchange=exchange)
 
 
 def _choose_trusted(msg: ParsedMessage,
