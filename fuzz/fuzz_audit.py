@@ -22,6 +22,7 @@ import hashlib
 import multiprocessing
 import os
 import random
+import re
 import sys
 import time
 import traceback
@@ -144,18 +145,32 @@ def truncate(rng: random.Random, data: bytes, _seeds: Sequence[bytes]) -> bytes:
     return data[:_pos(rng, data)]
 
 
+_FIELD_BREAK = re.compile(rb"(?:\r\n|\r(?!\n)|\n)(?![ \t])")
+
+
 def _header_block(data: bytes) -> tuple[list[bytes], bytes]:
     """Header fields (each with its continuation lines) and the rest (blank line + body)."""
     head, sep, body = data.partition(b"\r\n\r\n")
     if not sep:
         head, sep, body = data.partition(b"\n\n")
+    # One slice per field (a line end not followed by SP or HTAB ends it), not one bytes object
+    # per line: a field folded over 2 million lines was 280 MB of line objects.
     fields: list[bytes] = []
-    for line in head.splitlines(keepends=True):
-        if fields and line[:1] in (b" ", b"\t"):
-            fields[-1] += line
-        else:
-            fields.append(line)
+    pos = 0
+    for m in _FIELD_BREAK.finditer(head):
+        fields.append(head[pos:m.end()])
+        pos = m.end()
+    if pos < len(head):
+        fields.append(head[pos:])
     return fields, sep + body
+
+
+def _repeats(wanted: int, piece: bytes, data: bytes) -> int:
+    """``wanted`` capped so that ``data`` plus that many copies of ``piece`` fits in
+    MAX_MUTANT_BYTES: every mutator allocates at most a few times the mutant limit, never
+    ``len(piece) * wanted`` of an 8 MB piece (that was a MemoryError of 8 GB)."""
+    room = max(0, MAX_MUTANT_BYTES - len(data))
+    return max(1, min(wanted, room // max(1, len(piece))))
 
 
 def duplicate_header(rng: random.Random, data: bytes, _seeds: Sequence[bytes]) -> bytes:
@@ -165,7 +180,7 @@ def duplicate_header(rng: random.Random, data: bytes, _seeds: Sequence[bytes]) -
     f = rng.choice(fields)
     if not f.endswith(b"\n"):
         f += CRLF
-    copies = rng.choice((1, 2, 10, 100, 1000))
+    copies = _repeats(rng.choice((1, 2, 10, 100, 1000)), f, data)
     at = rng.randint(0, len(fields))
     return b"".join(fields[:at]) + f * copies + b"".join(fields[at:]) + rest
 
@@ -204,12 +219,13 @@ def deep_nesting(rng: random.Random, data: bytes, _seeds: Sequence[bytes]) -> by
         closes = b"".join(b"\r\n--n%d--\r\n" % i for i in reversed(range(depth)))
         return b"MIME-Version: 1.0\r\n" + opens + data + closes
     if kind == 1:  # message/rfc822 inside message/rfc822
-        out = data
-        for i in range(min(depth, 300)):
-            out = (b'From: f%d@x.example\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; '
-                   b'boundary="r%d"\r\n\r\n--r%d\r\nContent-Type: message/rfc822\r\n\r\n' % (i, i, i)
-                   + out + b"\r\n--r%d--\r\n" % i)
-        return out
+        # Built as two lists joined once: wrapping ``out`` level by level copied it 300 times.
+        levels = range(min(depth, 300))
+        heads = [b'From: f%d@x.example\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; '
+                 b'boundary="r%d"\r\n\r\n--r%d\r\nContent-Type: message/rfc822\r\n\r\n'
+                 % (i, i, i) for i in reversed(levels)]
+        tails = [b"\r\n--r%d--\r\n" % i for i in levels]
+        return b"".join(heads) + data + b"".join(tails)
     return b"From: " + b"(" * depth + b"<a@b.example>" + b")" * rng.randrange(depth) + CRLF + data
 
 
@@ -241,7 +257,7 @@ def huge_repeat(rng: random.Random, data: bytes, _seeds: Sequence[bytes]) -> byt
     piece = data[i:i + rng.randint(1, 64)]
     # Mostly small, so the fuzzer stays fast; one in twenty is megabytes.
     times = 200_000 if rng.random() < 0.05 else rng.choice((10, 100, 1_000, 10_000))
-    times = min(times, MAX_MUTANT_BYTES // max(1, len(piece)))
+    times = _repeats(times, piece, data)
     return data[:i] + piece * times + data[i:]
 
 
@@ -371,6 +387,7 @@ class Stats:
     crash_files: list[str] = field(default_factory=list)
     signatures: dict[str, int] = field(default_factory=dict)  # distinct crash places -> count
     skipped: int = 0  # inputs that would only repeat a known bug (--skip-known)
+    peak_rss_mb: int = 0  # highest peak resident set size of a worker (the OS's figure)
 
     def merge(self, other: Stats) -> None:
         self.iterations += other.iterations
@@ -383,6 +400,7 @@ class Stats:
             self.worst_seconds, self.worst_size = other.worst_seconds, other.worst_size
             self.worst_sha1 = other.worst_sha1
         self.seconds = max(self.seconds, other.seconds)
+        self.peak_rss_mb = max(self.peak_rss_mb, other.peak_rss_mb)
         self.crash_files.extend(other.crash_files)
         for k, v in other.signatures.items():
             self.signatures[k] = self.signatures.get(k, 0) + v
@@ -408,7 +426,7 @@ def triage(raw: bytes, resolver: Any, catalog: Any) -> str:
         msg.body()
         from mailaudit.audit import _attached_messages
 
-        _attached_messages(raw, options)
+        _attached_messages(msg, options)
     except Exception:
         return traceback.format_exc()
     return "(stages ran without raising; the error came from audit_message itself)"
@@ -430,17 +448,20 @@ class _Budget:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.where = ""
+        self.fired_outside = False  # the alarm caught this harness, not the audit
 
     def _on_alarm(self, signum: int, frame: Any) -> None:
         from mailaudit.audit import AuditTimeout
 
         self.where = "".join(traceback.format_stack(frame)[-40:])
+        self.fired_outside = frame is not None and frame.f_code.co_filename == __file__
         raise AuditTimeout()
 
     def __enter__(self) -> _Budget:
         import signal
 
         self.where = ""
+        self.fired_outside = False
         signal.signal(signal.SIGALRM, self._on_alarm)
         signal.setitimer(signal.ITIMER_REAL, self.seconds)
         return self
@@ -468,6 +489,15 @@ def _limit_memory(megabytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ImportError, ValueError, OSError):
         pass
+
+
+def _peak_rss_mb() -> int:
+    try:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # KiB on Linux
+    except (ImportError, OSError):
+        return 0
 
 
 def run_worker(args: tuple[int, int, list[bytes], dict[str, Any], float, bool, int, bool]
@@ -511,7 +541,13 @@ def run_worker(args: tuple[int, int, list[bytes], dict[str, Any], float, bool, i
         except BaseException as exc:  # the whole point: nothing may escape audit_message
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            what, detail = "exception escaped audit_message", traceback.format_exc()
+            if type(exc).__name__ == "AuditTimeout" and budget.fired_outside:
+                # The alarm went off after audit_message returned, before the budget was
+                # disarmed: a message at the edge of the budget, not an escaped exception.
+                stats.hangs += 1
+                what, detail = f"time-budget (over {max_seconds:g} s)", budget.where
+            else:
+                what, detail = "exception escaped audit_message", traceback.format_exc()
         elapsed = time.perf_counter() - t0
         stats.iterations += 1
         if elapsed > stats.worst_seconds and not what.startswith("time-budget"):
@@ -534,6 +570,7 @@ def run_worker(args: tuple[int, int, list[bytes], dict[str, Any], float, bool, i
                   f"{stats.crashes}, hangs {stats.hangs}, skipped {stats.skipped}, worst "
                   f"{stats.worst_seconds:.2f} s", file=sys.stderr, flush=True)
     stats.seconds = time.perf_counter() - started
+    stats.peak_rss_mb = _peak_rss_mb()
     return stats
 
 
@@ -580,6 +617,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"rate: {total.iterations / wall if wall else 0:,.0f}/s ({jobs} job(s))")
     print(f"crashes: {total.crashes}  hangs (time-budget): {total.hangs}  "
           f"skipped as known bugs: {total.skipped}")
+    print(f"peak RSS of a worker: {total.peak_rss_mb:,} MB")
     print(f"worst per-message time: {total.worst_seconds:.3f} s ({total.worst_size:,} bytes, "
           f"sha1 {total.worst_sha1})")
     if total.errors:

@@ -156,7 +156,8 @@ def evaluation_time(options: AuditOptions, resolver: Resolver | None) -> tuple[f
 _DECIDING_LIMITS = ("limit-message-size", "limit-headers-needed", "limit-dns-lookups",
                     "limit-signatures")
 _WORDING_VERDICTS = (Verdict.AUTHENTIC, Verdict.UNRECOGNIZED, Verdict.ABUSED)
-_BODY_LIMITS = ("limit-body-bytes", "limit-mime-parts", "limit-mime-depth")
+_BODY_LIMITS = ("limit-body-bytes", "limit-mime-parts", "limit-mime-depth", "limit-mime-lines",
+                "limit-html", "limit-links")
 _NEEDED_HEADERS = frozenset({"from", "sender", "reply-to", "dkim-signature",
                              "authentication-results", "arc-seal", "arc-message-signature",
                              "arc-authentication-results", "received", "return-path",

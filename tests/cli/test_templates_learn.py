@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -252,3 +253,20 @@ def test_diff_bad_pack(world_dir: Path) -> None:
     res = run("templates", "diff", bad)
     assert res.returncode == 3 and "\x1b" not in res.stdout
     assert run("templates", "diff", world_dir / "missing.yaml").returncode == 3
+
+
+def test_abused_mail_among_the_genuine_is_left_out(world_dir: Path, shop: Workshop) -> None:
+    """Authenticated mail can still be abused: a lure in a note, or text appended to one
+    message, must not become part of the learned template."""
+    folder = world_dir / "with-abuse"
+    shutil.copytree(world_dir / "genuine", folder)
+    rng = random.Random(77)
+    (folder / "90-lure-note.eml").write_bytes(
+        deliver(shop, payment_request(rng, note=LURE), rng, n=90))
+    (folder / "91-appended.eml").write_bytes(
+        deliver(shop, receipt(rng), rng, n=91, extra_text=APPENDED, extra_html=APPENDED))
+    res = _learn(world_dir, folder, out="with-abuse-packs")
+    assert res.returncode == 0, res.stdout
+    assert "90-lure-note.eml" in res.stdout and "91-appended.eml" in res.stdout
+    text = next((world_dir / "with-abuse-packs").iterdir()).read_text("utf-8")
+    assert "555-0142" not in text and "555-0199" not in text and "URGENT" not in text

@@ -24,6 +24,8 @@ REPO = REPO
 SAMPLES = REPO / "samples"
 TAMPERED = "10-body-changed-after-delivery.eml"
 ARC_SAMPLE = "09-forwarded-via-list-arc.eml"
+FORGED = "18-forged-record-unsigned.eml"
+PADDED = "19-padded-display-name-spoof.eml"
 
 pytestmark = pytest.mark.skipif(not (SAMPLES / "dns.json").is_file(),
                                 reason="samples/ not built; run scripts/make_samples.py")
@@ -63,7 +65,8 @@ def test_committed_samples_match_the_generator(tmp_path: Path) -> None:
 def test_samples_are_small_and_listed() -> None:
     files = _eml()
     assert list(files) == list(expected_verdicts())
-    assert all(len(raw) < 16_384 for raw in files.values())
+    # The padded spoof is padded on purpose (2,100 header lines, past max_headers).
+    assert all(len(raw) < (32_768 if name == PADDED else 16_384) for name, raw in files.items())
     assert sum(len(v) for v in _files(SAMPLES).values()) < 1_000_000
     readme = (SAMPLES / "README.md").read_text("utf-8")
     assert "synthetic" in readme and "test keys" in readme and "not" in readme
@@ -87,6 +90,9 @@ def _signature_results(raw: bytes, resolver: SnapshotResolver) -> list[tuple[str
 @pytest.mark.parametrize("name", list(expected_verdicts()))
 def test_every_signature_verifies_offline(name: str, resolver: SnapshotResolver) -> None:
     results = _signature_results((SAMPLES / name).read_bytes(), resolver)
+    if name == FORGED:
+        assert results == []  # its signature was taken off; the record still says pass
+        return
     assert results, "every sample is DKIM-signed"
     if name == TAMPERED:
         assert results == [("microsoft.com", False)]
@@ -105,6 +111,9 @@ def test_recorded_dkim_results_are_true(name: str, resolver: SnapshotResolver) -
     actual = [(d.lower(), ok) for d, ok in _signature_results(raw, resolver)]
     if name == TAMPERED:
         assert claimed == [("pass", "microsoft.com")] and actual == [("microsoft.com", False)]
+        return
+    if name == FORGED:
+        assert claimed == [("pass", "microsoft.com")] and actual == []
         return
     assert sorted(claimed) == sorted(("pass" if ok else "fail", d) for d, ok in actual)
 

@@ -317,8 +317,16 @@ def run_shard(shard: Shard, config: RunConfig, fmt: OutputFormat) -> ShardResult
             continue
         if resume_key(item.ref) in shard.skip:
             continue
-        with thread_time_budget(seconds):
-            groups.append(prepare(fmt, auditor.audit(item)))
+        group: list[Prepared] | None = None
+        try:
+            with thread_time_budget(seconds):
+                group = prepare(fmt, auditor.audit(item))
+        except AuditTimeout:  # the alarm landed outside the audit's own handlers
+            if group is None:
+                group = prepare(fmt, [error_result(
+                    item.ref, "time-budget", f"audit stopped after {seconds:g} s (limit "
+                    "max_seconds); the message is left unjudged")])
+        groups.append(group)
     # Only this shard's file: other threads of the worker may be reading other PSTs.
     after = pst.skipped_counts()
     skipped = {k: n - before.get(k, 0) for k, n in after.items()
@@ -379,6 +387,7 @@ def connect(scheduler: str | None, *, workers: int | None = None) -> Iterator[An
     (one single-threaded worker process per core, on 127.0.0.1)."""
     require_dask()
     import logging
+    import warnings
 
     import dask
     from distributed import Client, LocalCluster
@@ -396,7 +405,11 @@ def connect(scheduler: str | None, *, workers: int | None = None) -> Iterator[An
         return
     cores = workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                         else (os.cpu_count() or 1))
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
+            warnings.catch_warnings():
+        # The scheduler's HTTP routes (health, metrics) move to a free port when 8787 is
+        # taken and say so on stderr; nothing here uses them.
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
         cluster = LocalCluster(n_workers=cores, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None,
                                silence_logs=logging.ERROR)

@@ -12,7 +12,7 @@ from mailaudit.model import Address, Finding, ReceivedHop, Severity
 from mailaudit.options import Limits
 from mailaudit.parse.addresses import parse_address, parse_address_list
 from mailaudit.parse.body import load_body
-from mailaudit.parse.headers import split_headers
+from mailaudit.parse.headers import split_header_block
 from mailaudit.parse.message import Body, Header, ParsedMessage
 from mailaudit.parse.received import parse_received, to_iso_date
 from mailaudit.parse.rfc2047 import decode_words
@@ -69,7 +69,8 @@ def _single(headers: tuple[Header, ...], lname: str, findings: list[Finding]) ->
 
 def parse_message(raw: bytes, *, limits: Limits = _DEFAULT_LIMITS) -> ParsedMessage:
     """Parse the header block of ``raw`` and set up the lazy body. Never raises on content."""
-    headers, body_offset, findings = split_headers(raw, limits=limits)
+    split = split_header_block(raw, limits=limits)
+    headers, body_offset, findings = split.headers, split.body_offset, split.findings
 
     subject: str | None = None
     raw_subject = _first(headers, "subject")
@@ -109,6 +110,8 @@ def parse_message(raw: bytes, *, limits: Limits = _DEFAULT_LIMITS) -> ParsedMess
         received=tuple(received),
         findings=(),
         body_offset=body_offset,
+        spans=split.spans,
+        spans_complete=split.spans_complete,
     )
     msg.findings = tuple(findings)
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from mailaudit.model import Finding, Link, Severity
 from mailaudit.options import Limits
-from mailaudit.parse.html_text import html_to_text
-from mailaudit.parse.links import text_links
+from mailaudit.parse.html_text import html_to_text_limited
+from mailaudit.parse.links import MAX_LINKS, text_links_limited
 from mailaudit.parse.message import Body, Header, Part
 
 if TYPE_CHECKING:
@@ -57,6 +57,79 @@ def _codec(charset: str | None) -> tuple[str, bool]:
 def _enc(text: str) -> bytes:
     # compat32 keeps undecodable bytes as surrogates; this gives the original bytes back.
     return text.encode("utf-8", "surrogateescape")
+
+
+_STDLIB_DECODE_BYTES = 1 << 20  # parts up to this size are decoded by the stdlib, as before
+_CHUNK = 1 << 20
+# Bytes that are not base64 alphabet or padding; base64 ignores them (RFC 2045 §6.8).
+_NOT_B64 = bytes(sorted(set(range(256)) - set(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")))
+_IDENTITY_CTES = frozenset({"", "7bit", "8bit", "binary"})
+_STREAMED_CTES = _IDENTITY_CTES | {"base64", "quoted-printable"}
+# The stdlib feed parser holds every line of a multipart body as a str (~60 bytes each); past
+# this many lines the source is cut (a finding). Real mail has ~14,000 lines per MB of base64.
+_MAX_FEED_LINES = 1_000_000
+
+
+def _chunk(payload: bytes | str, i: int, j: int) -> bytes:
+    piece = payload[i:j]
+    return _enc(piece) if isinstance(piece, str) else piece
+
+
+def _line_end(payload: bytes | str, i: int) -> int:
+    """Index just after the first line end at or after ``i`` (or the end of the payload)."""
+    nl = payload.find("\n", i) if isinstance(payload, str) else payload.find(b"\n", i)
+    return len(payload) if nl < 0 else nl + 1
+
+
+def decode_transfer(cte: str, payload: bytes | str, room: int, start: int = 0
+                    ) -> tuple[bytes, bool] | None:
+    """Undo a large part's transfer encoding, producing at most ``room`` bytes: (data, cut).
+
+    ``payload[start:]`` is the part body as sent (bytes, or the stdlib's surrogate-escaped
+    str; for a one-part message, the message itself and the body offset); it is read in chunks, so memory is ``room`` plus one chunk whatever the encoded size: 48 MB of
+    quoted-printable soft line breaks decode to nothing and used to cost 1.6 GB. None for a
+    transfer encoding decoded by the stdlib (x-uuencode; its output is never larger).
+    """
+    import binascii
+
+    n = len(payload)
+    if cte in _IDENTITY_CTES:
+        return _chunk(payload, start, start + room), n - start > room
+    if cte == "base64":
+        # Non-strict a2b_base64 over a prefix that holds enough alphabet characters for
+        # ``room`` bytes: it skips line ends and junk and stops at completed padding, as the
+        # stdlib's lenient path does (email._encoded_words.decode_b, validate=False).
+        need = (room // 3 + 2) * 4
+        kept: list[bytes] = []
+        have, end = 0, start
+        while end < n and have < need:
+            begin, end = end, min(n, end + _CHUNK)
+            kept.append(_chunk(payload, begin, end).translate(None, _NOT_B64))
+            have += len(kept[-1])
+        clean = b"".join(kept)
+        del kept
+        if end < n:  # a prefix: whole quads only, so it decodes as the same bytes of the whole
+            clean = clean[:len(clean) // 4 * 4]
+        try:
+            data = binascii.a2b_base64(clean)
+        except binascii.Error:  # a lone last character: the stdlib keeps the bytes as sent
+            data = _chunk(payload, start, min(n, start + room))
+        return data[:room], len(data) > room or end < n
+    if cte == "quoted-printable":
+        # Line by line in chunks that end at a line end: a2b_qp is line-local (a soft break
+        # joins a line to the next by dropping "=" and the break), so chunking changes nothing.
+        out: list[bytes] = []
+        size, i = 0, start
+        while i < n and size <= room:
+            j = _line_end(payload, min(n, i + _CHUNK))
+            piece = binascii.a2b_qp(_chunk(payload, i, j))
+            out.append(piece)
+            size += len(piece)
+            i = j
+        data = b"".join(out)
+        return data[:room], size > room or i < n
+    return None
 
 
 def _message_bytes(part: Message, max_depth: int) -> tuple[bytes, bool]:
@@ -120,6 +193,7 @@ class _Walk:
         self.messages: list[Part] = []
         self.decoded = 0
         self.size_hit = False
+        self.root_body: tuple[bytes, int] | None = None  # (message, body offset) of a one-part message
 
     def note(self, code: str, message: str, severity: Severity = Severity.WARNING) -> None:
         if code.startswith("limit-") and any(f.code == code for f in self.findings):
@@ -129,11 +203,7 @@ class _Walk:
 
     def take(self, data: bytes) -> bytes | None:
         if self.decoded + len(data) > self.limits.max_decoded_body_bytes:
-            if not self.size_hit:
-                self.size_hit = True
-                self.note("limit-body-bytes", "body truncated at "
-                          f"{self.limits.max_decoded_body_bytes} decoded bytes "
-                          "(limit max_decoded_body_bytes)")
+            self.cut()
             room = self.limits.max_decoded_body_bytes - self.decoded
             if room <= 0:
                 return None
@@ -141,14 +211,54 @@ class _Walk:
         self.decoded += len(data)
         return data
 
-    def leaf(self, part: Message, path: str) -> None:
+    def body(self) -> Body:
+        return Body(
+            text="\n".join(self.texts),
+            html_text="\n".join(self.htmls),
+            links=tuple(self.links),
+            attachments=tuple(self.attachments),
+            messages=tuple(self.messages),
+            findings=tuple(self.findings),
+        )
+
+    def add_links(self, links: list[Link]) -> None:
+        room = MAX_LINKS - len(self.links)
+        if len(links) > room:
+            self.note("limit-links", f"links past the first {MAX_LINKS} of the message not kept")
+            links = links[:max(0, room)]
+        self.links.extend(links)
+
+    def cut(self) -> None:
+        if not self.size_hit:
+            self.size_hit = True
+            self.note("limit-body-bytes", "body truncated at "
+                      f"{self.limits.max_decoded_body_bytes} decoded bytes "
+                      "(limit max_decoded_body_bytes)")
+
+    def decode(self, part: Message, body: tuple[bytes, int] | None) -> bytes:
+        """The part's decoded payload, decoding no further than the room left under
+        max_decoded_body_bytes. ``body``: the part's bytes when the stdlib did not read them."""
+        room = max(0, self.limits.max_decoded_body_bytes - self.decoded)
+        payload, start = body if body is not None else (part.get_payload(), 0)
+        if not isinstance(payload, (bytes, str)):
+            return b""
+        cte = str(part.get("content-transfer-encoding", "")).strip().lower()
+        small = len(payload) - start <= _STDLIB_DECODE_BYTES
+        decoded = None if small else decode_transfer(cte, payload, room, start)
+        if decoded is None:
+            data = part.get_payload(decode=True)
+            return self.take(data if isinstance(data, bytes) else b"") or b""
+        data, was_cut = decoded
+        if was_cut:
+            self.cut()
+        self.decoded += len(data)
+        return data
+
+    def leaf(self, part: Message, path: str, body: tuple[bytes, int] | None = None) -> None:
         ctype = part.get_content_type()
         filename = part.get_filename() or ""
         disposition = (part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
-        data = part.get_payload(decode=True)
-        if not isinstance(data, bytes):
-            data = b""
-        data = self.take(data) or b""
+        data = self.decode(part, body)
         if ctype in ("text/plain", "text/html") and disposition != "attachment":
             codec, known = _codec(part.get_content_charset())
             if not known:
@@ -157,11 +267,16 @@ class _Walk:
             text = data.decode(codec, "replace")
             if ctype == "text/plain":
                 self.texts.append(text)
-                self.links.extend(text_links(text))
+                links, more = text_links_limited(text)
+                if more:
+                    self.note("limit-links", f"part {path}: {more} links past the first "
+                              f"{MAX_LINKS} not kept")
             else:
-                html_text, links = html_to_text(text)
+                html_text, links, cuts = html_to_text_limited(text)
+                for what in cuts:
+                    self.note("limit-html", f"part {path}: HTML {what}")
                 self.htmls.append(html_text)
-                self.links.extend(links)
+            self.add_links(links)
             return
         self.attachments.append(Part(path, ctype, filename, data))
 
@@ -201,12 +316,30 @@ class _Walk:
                     self.messages.append(Part(path or "1", ctype, part.get_filename() or "",
                                               data))
                 else:
-                    self.leaf(part, path or "1")
+                    self.leaf(part, path or "1", self.root_body if part is root else None)
             except RecursionError:
                 self.note("mime-too-deep", f"part {path or '1'}: nested too deeply to read")
             except _EMAIL_ERRORS as exc:
                 self.note("mime-part-error", f"part {path or '1'}: unreadable "
                           f"({type(exc).__name__})")
+
+
+def _line_limit_cut(src: bytes) -> int | None:
+    """Offset just after line _MAX_FEED_LINES, or None when there are fewer; counted in C,
+    a chunk at a time."""
+    if src.count(b"\n") <= _MAX_FEED_LINES:
+        return None
+    seen = pos = 0
+    while True:
+        in_chunk = src.count(b"\n", pos, pos + _CHUNK)
+        if seen + in_chunk >= _MAX_FEED_LINES:
+            break
+        seen += in_chunk
+        pos += _CHUNK
+    while seen < _MAX_FEED_LINES:
+        pos = src.find(b"\n", pos) + 1
+        seen += 1
+    return pos
 
 
 def _part_limit_cut(src: bytes, max_parts: int) -> int | None:
@@ -227,7 +360,27 @@ def load_body(raw: bytes, headers: tuple[Header, ...], body_offset: int,
     from email import policy
 
     walk = _Walk(limits)
+    if len(raw) - body_offset > _STDLIB_DECODE_BYTES:
+        # A large body: when it is one part, the stdlib parser is given the MIME headers only
+        # and the body is decoded from the message bytes with the limits (``_Walk.decode``).
+        # The feed parser keeps a str per line: 16 million short lines were over a gigabyte.
+        head = _mime_source(raw, headers, len(raw))
+        try:
+            root = email.message_from_bytes(head, policy=policy.compat32)
+        except _EMAIL_ERRORS:
+            root = None
+        cte = "" if root is None else str(root.get("content-transfer-encoding", "")).strip().lower()
+        if (root is not None and root.get_content_maintype() not in ("multipart", "message")
+                and cte in _STREAMED_CTES):
+            walk.root_body = (raw, body_offset)
+            walk.walk(root)
+            return walk.body()
     src = _mime_source(raw, headers, body_offset)
+    line_cut = _line_limit_cut(src)
+    if line_cut is not None:
+        src = src[:line_cut]
+        walk.note("limit-mime-lines", f"MIME source cut after {_MAX_FEED_LINES:,} lines (the "
+                  "stdlib parser holds each line as an object; limit of mailaudit.parse.body)")
     cut = _part_limit_cut(src, limits.max_mime_parts)
     if cut is not None:
         # The feed parser builds every part before the walk can count them; 80,000 tiny parts
@@ -250,11 +403,4 @@ def load_body(raw: bytes, headers: tuple[Header, ...], body_offset: int,
         walk.note("mime-defects", f"{defects} MIME defect(s): "
                   + ", ".join(sorted({type(d).__name__ for d in root.defects}))[:300],
                   Severity.INFO)
-    return Body(
-        text="\n".join(walk.texts),
-        html_text="\n".join(walk.htmls),
-        links=tuple(walk.links),
-        attachments=tuple(walk.attachments),
-        messages=tuple(walk.messages),
-        findings=tuple(walk.findings),
-    )
+    return walk.body()

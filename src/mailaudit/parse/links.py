@@ -10,6 +10,7 @@ from mailaudit.model import Link
 _URL_RE = re.compile(r"(?:https?://|mailto:)[^\s<>\"'`{}|\\^\[\]]+", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}>'\"*"
 _MAX_URL = 4096
+MAX_LINKS = 5_000  # per text; a 20 MB text of "http://a " is 2 million URLs (~400 MB as Links)
 
 
 def url_domain(url: str) -> str:
@@ -41,11 +42,20 @@ def is_link_url(url: str) -> bool:
 
 
 def text_links(text: str) -> list[Link]:
-    """Every http(s) and mailto URL written out in plain text."""
+    """Every http(s) and mailto URL written out in plain text (the first MAX_LINKS)."""
+    return text_links_limited(text)[0]
+
+
+def text_links_limited(text: str, limit: int = MAX_LINKS) -> tuple[list[Link], int]:
+    """(the first ``limit`` URLs of ``text``, how many more there were: counted, not kept)."""
     out: list[Link] = []
+    more = 0
     for m in _URL_RE.finditer(text):
         url = m.group(0)[:_MAX_URL].rstrip(_TRAILING)
         if url.lower() in ("http://", "https://", "mailto:") or url.endswith(":/"):
             continue
+        if len(out) >= limit:
+            more += 1
+            continue
         out.append(Link(url=url, domain=url_domain(url)))
-    return out
+    return out, more

@@ -20,6 +20,15 @@ class Header(NamedTuple):
     raw: bytes  # the whole field as in the message: "Name: value\r\n\tcontinued" without the final line end
 
 
+class FieldSpan(NamedTuple):
+    """Where one header field (its first line and its continuation lines) lies in the raw
+    message: what DKIM and ARC hash, whatever the parser's limits kept of it."""
+
+    start: int  # first byte of the field
+    colon: int  # index of the first ":" on its first line, or -1
+    end: int  # index of the LF that ends its last line (end of the block when it has none)
+
+
 @dataclass(frozen=True, slots=True)
 class Part:
     """A leaf or message part found while walking MIME."""
@@ -65,6 +74,11 @@ class ParsedMessage:
     received: tuple[ReceivedHop, ...] = ()
     findings: tuple[Finding, ...] = ()  # header-level problems and limits hit
     body_offset: int = 0  # index in raw where the body starts (after the blank line)
+    # Every field of the header block as spans over raw (not cut by max_headers or
+    # max_header_bytes; see parse.headers.SPANS_PER_HEADER_LIMIT), for DKIM and ARC. None when
+    # the message was built by hand: the checks then split raw themselves.
+    spans: tuple[FieldSpan, ...] | None = None
+    spans_complete: bool = True
     _body: Body | None = field(default=None, repr=False)
     _body_loader: object = field(default=None, repr=False)  # callable () -> Body, set by the parser
 

@@ -44,19 +44,37 @@ def _decode_b(text: str) -> bytes | None:
         return None
 
 
-def _charset_of(word_charset: str) -> tuple[str, bool]:
-    """(codec name, known). RFC 2231 §5 allows "charset*lang"; unknown charsets fall back to
-    UTF-8 so the text is still shown (with replacement characters)."""
+# Python codecs that turn bytes into text but are not character sets a mail can be written in
+# (RFC 2978): IDNA and punycode map host names, the escape codecs interpret backslashes,
+# "undefined" always raises. Such a "charset" is shown as written, with a finding.
+_NOT_CHARSETS = frozenset({"idna", "punycode", "raw-unicode-escape", "raw_unicode_escape",
+                           "unicode-escape", "unicode_escape", "undefined", "escape_codec",
+                           "mbcs", "oem", "palmos"})
+UNKNOWN, KNOWN, NOT_TEXT = range(3)
+
+
+def _charset_of(word_charset: str) -> tuple[str, int]:
+    """(codec name, status). RFC 2231 §5 allows "charset*lang"; unknown charsets fall back to
+    UTF-8 so the text is still shown (with replacement characters); a codec that is not a text
+    charset (``NOT_TEXT``) is not used at all."""
     cs = word_charset.split("*", 1)[0].strip().lower()
     if not cs or len(cs) > _MAX_CHARSET or not set(cs) <= _CHARSET_OK:
-        return "utf-8", False
+        return "utf-8", UNKNOWN
     try:
         info = codecs.lookup(cs)
     except LookupError:
-        return "utf-8", False
-    if not getattr(info, "_is_text_encoding", True):
-        return "utf-8", False
-    return info.name, True
+        return "utf-8", UNKNOWN
+    if (not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS
+            or cs in _NOT_CHARSETS):
+        return "utf-8", NOT_TEXT
+    return info.name, KNOWN
+
+
+def _text(data: bytes, codec: str) -> str:
+    try:
+        return data.decode(codec, "replace")
+    except (LookupError, UnicodeError, ValueError):  # a codec without "replace" support
+        return data.decode("utf-8", "replace")
 
 
 def decode_words(value: str) -> tuple[str, list[str]]:
@@ -75,7 +93,7 @@ def decode_words(value: str) -> tuple[str, list[str]]:
     def flush_pending() -> None:
         nonlocal pending, pending_cs
         if pending:
-            out.append(bytes(pending).decode(pending_cs, "replace"))
+            out.append(_text(bytes(pending), pending_cs))
             pending = bytearray()
 
     while i < n:
@@ -105,10 +123,15 @@ def decode_words(value: str) -> tuple[str, list[str]]:
             out.append(gap)
         text = value[q2 + 1:q3]
         data = _decode_b(text) if enc.lower() == "b" else _decode_q(text)
-        codec, known = _charset_of(charset)
-        if not known:
+        codec, status = _charset_of(charset)
+        if status == UNKNOWN:
             problems.append(f"unknown charset {charset[:_MAX_CHARSET]!r}")
-        if data is None:
+        if status == NOT_TEXT:
+            problems.append(f"charset {charset[:_MAX_CHARSET]!r} is a codec, not a text "
+                            "charset; the encoded word is shown as written")
+            flush_pending()
+            out.append(value[j:q3 + 2])
+        elif data is None:
             problems.append("undecodable base64 encoded word")
             flush_pending()
             out.append(value[j:q3 + 2])

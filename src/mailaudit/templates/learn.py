@@ -871,13 +871,20 @@ def _learn_sender(addr: str, org: str, brand: str, mail: list[Sample], min_sampl
     sender_links = [org]
     templates: list[LearnedTemplate] = []
     used_refs: list[Sample] = []
-    for members in group_templates(mail):
+    groups = group_templates(mail)
+    big = [Counter(t.key for t in tokens(mail[g[0]].subject)) for g in groups
+           if len(g) >= min_samples]
+    for members in groups:
         group = [mail[i] for i in members]
         label = f"template {normalise(group[0].subject)[:60]!r} ({len(group)} samples)"
         if len(group) < min_samples:
-            skipped.append(Skipped(addr, label, f"too few samples: {len(group)}, need "
-                                   f"{min_samples} (--min-samples)",
-                                   tuple(s.ref for s in group)))
+            subj = Counter(t.key for t in tokens(group[0].subject))
+            if any(_overlap(subj, b) >= 0.5 for b in big):
+                why = ("its subject is like a learned template's but its body is not: it "
+                       "carries text the others do not (an appended lure looks like this)")
+            else:
+                why = f"too few samples: {len(group)}, need {min_samples} (--min-samples)"
+            skipped.append(Skipped(addr, label, why, tuple(s.ref for s in group)))
             continue
         try:
             t, dropped = learn_template(group, template_id="", sender_links=sender_links,

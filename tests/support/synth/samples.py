@@ -251,6 +251,65 @@ def _report_forward(shop: Workshop, rng: random.Random, reported: bytes) -> byte
                    recipient="phish-report@contoso-mail.example", when=when, rng=rng)
 
 
+ACCOUNT = "account-security-noreply@accountprotection.microsoft.com"
+_SECURITY_INFO_ES = (
+    "Verificación de la información de seguridad de la cuenta Microsoft\n\n"
+    "Hola:\n\nQueremos confirmar que la información de seguridad de la cuenta "
+    "al*****@contoso-mail.example sigue siendo correcta. Si la reconoce, no tiene que hacer "
+    "nada.\n\nPuede revisarla en https://account.microsoft.com/security\n\n"
+    "Si tiene preguntas, escriba a mailto:al*****@contoso-mail.example\n\n"
+    "Gracias,\nEl equipo de cuentas Microsoft\n")
+
+
+def _security_info_spanish(shop: Workshop, rng: random.Random) -> bytes:
+    """Genuine account mail in a language and wording the catalog does not hold."""
+    from support.synth.notify import sign_notification
+
+    when = _at(5, 22, 7, 5, 31)
+    sender = shop.catalog.by_address(ACCOUNT)
+    if sender is None:
+        raise SampleError(f"the catalog has no sender {ACCOUNT}")
+    draft = Draft(sender=Mailbox("Equipo de cuentas Microsoft", ACCOUNT), to=(ALICE,),
+                  subject="Verificación de la información de seguridad de la cuenta Microsoft",
+                  date=when, message_id=message_id(rng, "az.westus3.microsoft.com"),
+                  text=_SECURITY_INFO_ES)
+    signed = sign_notification(shop, draft, sender, rng)
+    origin = world.ms_origin(world.ms_envelope(ACCOUNT))
+    return receive(signed, resolver=shop.resolver, origin=origin, receiver=world.CONTOSO_MX,
+                   recipient=ALICE.address, when=when.replace(second=38), rng=rng)
+
+
+def _drop_field(raw: bytes, name: bytes) -> bytes:
+    head, sep, body = raw.partition(CRLF + CRLF)
+    kept: list[bytes] = []
+    skipping = False
+    for line in head.split(CRLF):
+        if line[:1] in (b" ", b"\t"):
+            if not skipping:
+                kept.append(line)
+            continue
+        skipping = line.lower().startswith(name.lower() + b":")
+        if not skipping:
+            kept.append(line)
+    return CRLF.join(kept) + sep + body
+
+
+def _forged_record(shop: Workshop, rng: random.Random) -> bytes:
+    """Genuine billing mail with its DKIM signature taken off: the receiver's record still says
+    dkim=pass and dmarc=pass, the message is not signed at all."""
+    n = Notification(_template_id(shop, BILLING, "invoice"), {}, recipient=ALICE,
+                     when=_at(5, 23, 11, 48, 2))
+    return _drop_field(send_notification(shop, n, rng), b"DKIM-Signature")
+
+
+def _padded_spoof(shop: Workshop, rng: random.Random) -> bytes:
+    """Sample 08's spoof with 2,100 padding headers before From, past max_headers."""
+    raw = _display_name_spoof(shop, rng)
+    at = raw.find(CRLF + b"From: ") + 2
+    padding = (b"X-Pad: x" + CRLF) * 2_100
+    return raw[:at] + padding + raw[at:]
+
+
 def _genuine(address: str, hint: str, recipient: Mailbox, when: datetime,
              receiver: world.Receiver) -> Callable[[Workshop, random.Random], bytes]:
     def build(shop: Workshop, rng: random.Random) -> bytes:
@@ -315,6 +374,17 @@ _EXTRA: list[tuple[int, str, str, str, _Builder]] = [
     (16, "guest-invitation-genuine", "authentic",
      "Genuine Entra B2B invitation with an ordinary message (compare 06).",
      _genuine(INVITES, "", MEGAN, _at(4, 2, 16, 40, 2), world.TAILSPIN_EXO)),
+    (17, "account-security-info-unrecognized", "unrecognized",
+     "Genuine, signed Microsoft account mail in Spanish (a security-info check with no code): "
+     "no catalogued template fits and it carries no scam signal, so it is not abuse; the "
+     "report names the closest template and what differed.", _security_info_spanish),
+    (18, "forged-record-unsigned", "spoofed",
+     "Billing mail whose receiver record says dkim=pass and dmarc=pass, but the message carries "
+     "no DKIM signature: the recomputation (no DNS needed) contradicts the record, so nothing "
+     "in it counts, and Microsoft's signature is missing.", _forged_record),
+    (19, "padded-display-name-spoof", "spoofed",
+     "Sample 08 with 2,100 padding headers before From: the fields the verdict reads are kept "
+     "past max_headers, so padding cannot hide the spoof.", _padded_spoof),
 ]
 
 

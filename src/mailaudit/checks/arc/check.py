@@ -1,6 +1,6 @@
 """ARC chain validation (RFC 8617 section 5.2), and what the first ARC-aware hop recorded.
 
-The chain is validated on the fast path (``checks.dkim_fast``: the message split once, OpenSSL
+The chain is validated on the fast path (``checks.dkim.fast``: the message split once, OpenSSL
 RSA, the process-wide key cache), which follows dkimpy's ``ARC.verify`` step by step, because
 dkimpy passes all 171 cases of the ValiMail validation suite and ``tests/checks/arc/test_arc_fast.py``
 asserts the same cv on every one of them plus a generated corpus. Where dkimpy stops with an
@@ -59,7 +59,7 @@ def check_arc(msg: ParsedMessage, resolver: Resolver, *, now: float | None = Non
                          f"(i={top} cv=fail), the chain is terminated", instances, oldest,
                          oldest_id)
     try:
-        cv, reason = validate_fast(fast.view_of(msg.raw), fetcher, now=when)
+        cv, reason = validate_fast(fast.view_of(msg), fetcher, now=when)
     except Exception:  # Unsupported, or a fast-path bug: dkimpy decides (quietly)
         # dkimpy sees the answers the fast path already got, so nothing is asked twice.
         fetcher = fetcher.replay()
@@ -118,6 +118,9 @@ def validate_fast(view: fast.MessageView, fetcher: KeyFetcher, *, now: float | N
                   ) -> tuple[str, str]:
     """(cv, reason) as dkimpy's ``ARC.verify`` gives them; raises ``fast.Unsupported`` where
     dkimpy would stop with an exception this path does not word (the caller then asks dkimpy)."""
+    if view.limited:
+        # Past the parser's field limit dkimpy would split the whole block again, unbounded.
+        return "fail", f"ARC headers not validated: {view.error}"
     if view.error:
         raise fast.Unsupported(view.error)
     entries = _sorted_arc_headers(view)

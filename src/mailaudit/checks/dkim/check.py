@@ -1,6 +1,6 @@
 """DKIM verification of every signature (RFC 6376, RFC 8301, RFC 8463).
 
-Each signature goes through the fast path (``checks.dkim_fast``), which reaches dkimpy's verdict
+Each signature goes through the fast path (``checks.dkim.fast``), which reaches dkimpy's verdict
 in a fraction of the time. Whatever the fast path does not handle (``Unsupported``: odd RSA or
 Ed25519 keys that OpenSSL refuses, or an internal error) is verified by dkimpy itself. Both ask
 DNS through ``KeyFetcher``, which remembers *why* a key was missing: dkimpy collapses "the name
@@ -113,7 +113,7 @@ def check_dkim(msg: ParsedMessage, resolver: Resolver, *, now: float | None = No
     """
     if now is None:
         now = time.time()
-    view = fast.view_of(msg.raw)
+    view = fast.view_of(msg)
     fetcher = KeyFetcher(resolver)
     if view.error:
         count = sum(1 for h in msg.headers if h.lname == "dkim-signature")

@@ -2,13 +2,13 @@
 
 dkimpy re-splits the whole message with a regex on every ``DKIM()`` construction, does RSA in
 pure Python (``pow`` plus its own ASN.1 and PKCS#1 code) and re-parses the key record for every
-signature. Here the message is split once (``split_message``), each body canonicalisation and
+signature. Here the message is split once, by the parser (``view_of``), each body canonicalisation and
 body hash is computed once per message, public keys are parsed once per (name, record text) and
 RSA / Ed25519 run in OpenSSL through ``cryptography``.
 
 Every rule mirrors dkimpy 1.1.8 (``dkim/__init__.py``: ``rfc822_parse``,
 ``validate_signature_fields``, ``evaluate_pk``, ``verify_sig_process``) including its quirks,
-because ``tests/test_dkim_fast.py`` asserts the same pass/fail for every signature of every
+because the tests in ``tests/checks/dkim/`` assert the same pass/fail for every signature of every
 suite plus a generated corpus. Where a quirk is not what RFC 6376 says, the comment says so.
 Things this module does not handle raise ``Unsupported``; ``checks.dkim`` then asks dkimpy.
 """
@@ -22,10 +22,15 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from mailaudit.checks.dkim.tags import TagList, parse_tags
+from mailaudit.parse.headers import split_header_block
+from mailaudit.parse.message import FieldSpan
+
+if TYPE_CHECKING:
+    from mailaudit.parse.message import ParsedMessage
 
 # dkimpy allows signatures dated up to 10 hours in the future and expired up to 10 hours ago.
 CLOCK_SLOP = 36000
@@ -61,21 +66,100 @@ class Unsupported(Exception):
 # The message, split the way dkimpy's rfc822_parse splits it
 
 
-@dataclass(slots=True)
 class MessageView:
-    """Headers as (name, value) with dkimpy's CRLF-terminated values, the CRLF body, and the
-    canonical bodies / body hashes computed so far (shared by all signatures of a message)."""
+    """The message as dkimpy's ``rfc822_parse`` sees it, built from the parser's split
+    (``parse.headers``: the one header splitter) rather than by splitting again: headers as
+    (name, value) with dkimpy's CRLF-terminated values, the CRLF body, and the canonical bodies
+    / body hashes computed so far (shared by all signatures of a message). Header values and
+    the body are sliced from the message only when a signature needs them, so an unsigned
+    message costs nothing here."""
 
-    headers: list[tuple[bytes, bytes]]
-    body: bytes
-    error: str = ""  # the header section breaks dkimpy's parser: nothing can verify
-    _canon: dict[bytes, bytes] = field(default_factory=dict)
-    _bodyhash: dict[tuple[bytes, bytes, int], bytes] = field(default_factory=dict)
-    _sigs: list[tuple[bytes, bytes]] | None = None
+    __slots__ = (
+        "_body",
+        "_body_start",
+        "_bodyhash",
+        "_canon",
+        "_fields",
+        "_headers",
+        "_sigs",
+        "error",
+        "limited",
+        "raw",
+    )
+
+    def __init__(self, raw: bytes, spans: tuple[FieldSpan, ...], body_start: int, *,
+                 complete: bool = True) -> None:
+        self.raw = raw
+        self.error = ""  # the header section breaks dkimpy's parser: nothing can verify
+        self.limited = False  # the block has more fields than the parser's span limit
+        self._body_start = body_start
+        self._body: bytes | None = None
+        self._headers: list[tuple[bytes, bytes]] | None = None
+        self._canon: dict[bytes, bytes] = {}
+        self._bodyhash: dict[tuple[bytes, bytes, int], bytes] = {}
+        self._sigs: list[tuple[bytes, bytes]] | None = None
+        self._fields: list[tuple[bytes, list[tuple[int, int]]]] = []
+        if not complete:
+            self.limited = True
+            self.error = (f"the header block has more than {len(spans)} fields "
+                          "(limit max_headers x SPANS_PER_HEADER_LIMIT)")
+            return
+        self._classify(spans)
+
+    def _classify(self, spans: tuple[FieldSpan, ...]) -> None:
+        """dkimpy's rules over the parser's fields: a continuation line joins the previous
+        field; a ``From `` line is skipped (its continuation lines join the field before it);
+        any other line without a ``name:`` of printable ASCII makes the message unparsable."""
+        raw, fields = self.raw, self._fields
+        for start, colon, end in spans:
+            if colon == start:
+                # dkimpy's name pattern is ``[\x21-\x7e]+?:``, and ":" is in that class: a line
+                # "::x" is the field ":". The parser's colon is the first one on the line.
+                nl = raw.find(b"\n", start, end)
+                colon = raw.find(b":", start + 1, end if nl < 0 else nl)
+            if raw[start] in (9, 32):
+                if not fields:
+                    self.error = "the message starts with a continuation line"
+                    return
+                fields[-1][1].append((start, end))
+            elif colon > start and not raw[start:colon].translate(None, _NAME_CHARS):
+                fields.append((raw[start:colon], [(colon + 1, end)]))
+            elif raw.startswith(b"From ", start):
+                nl = raw.find(b"\n", start, end)
+                if nl >= 0:  # continuation lines under a skipped "From " line
+                    if not fields:
+                        self.error = "the message starts with a continuation line"
+                        return
+                    fields[-1][1].append((nl + 1, end))
+            else:
+                self.error = "a header line is not 'name: value'"
+                return
+
+    def _value(self, pieces: list[tuple[int, int]]) -> bytes:
+        raw = self.raw
+        out = []
+        for a, b in pieces:
+            if b < len(raw) and b > a and raw[b - 1] == 13:
+                b -= 1  # the CR of the CRLF that ends the field
+            out.append(_crlf(raw[a:b]))
+        return b"\r\n".join(out) + b"\r\n"
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        if self._headers is None:
+            self._headers = [(name, self._value(pieces)) for name, pieces in self._fields]
+        return self._headers
+
+    @property
+    def body(self) -> bytes:
+        if self._body is None:
+            self._body = _crlf(self.raw[self._body_start:])
+        return self._body
 
     def sig_headers(self) -> list[tuple[bytes, bytes]]:
         if self._sigs is None:
-            self._sigs = [h for h in self.headers if h[0].lower() == b"dkim-signature"]
+            self._sigs = [(name, self._value(pieces)) for name, pieces in self._fields
+                          if name.lower() == b"dkim-signature"]
         return self._sigs
 
     def canonical_body(self, algorithm: bytes) -> bytes:
@@ -97,18 +181,22 @@ class MessageView:
         return digest
 
 
-_last_view: tuple[bytes, MessageView] | None = None
+_last_view: tuple[bytes, object, MessageView] | None = None
 
 
-def view_of(raw: bytes) -> MessageView:
-    """``split_message`` of ``raw``, shared by the DKIM and ARC checks of one message (and
-    with it the canonical bodies and body hashes both need). One entry: the message in hand."""
+def view_of(msg: ParsedMessage) -> MessageView:
+    """The DKIM view of a parsed message, from the parser's field spans, shared by the DKIM
+    and ARC checks of one message (and with it the canonical bodies and body hashes both
+    need). One entry: the message in hand."""
     global _last_view
     last = _last_view
-    if last is not None and last[0] is raw:
-        return last[1]
-    view = split_message(raw)
-    _last_view = (raw, view)
+    if last is not None and last[0] is msg.raw and last[1] is msg.spans:
+        return last[2]
+    if msg.spans is None:  # a message built by hand: split its bytes here
+        view = split_message(msg.raw)
+    else:
+        view = MessageView(msg.raw, msg.spans, msg.body_offset, complete=msg.spans_complete)
+    _last_view = (msg.raw, msg.spans, view)
     return view
 
 
@@ -122,55 +210,10 @@ def _crlf(data: bytes) -> bytes:
     return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
-def _blank_line(raw: bytes) -> tuple[int, int] | None:
-    """(index of the LF that ends the last header line, start of the body), or None."""
-    i = raw.find(b"\n\n")
-    j = raw.find(b"\n\r\n", 0, i + 3 if i >= 0 else len(raw))
-    if j >= 0 and (i < 0 or j < i):
-        return j, j + 3
-    if i >= 0:
-        return i, i + 2
-    return None
-
-
 def split_message(raw: bytes) -> MessageView:
-    """Split like dkimpy's ``rfc822_parse``: lines end at ``\\r?\\n``; the first empty line
-    ends the headers; a continuation line joins the previous field; a ``From `` line is
-    skipped; any other line without ``name:`` makes the message unparsable for dkimpy."""
-    if raw[:1] == b"\n":
-        head, body = b"", _crlf(raw[1:])
-    elif raw[:2] == b"\r\n":
-        head, body = b"", _crlf(raw[2:])
-    else:
-        cut = _blank_line(raw)
-        if cut is None:
-            head, body = raw, b""
-        else:
-            head, body = raw[:cut[0] + 1], _crlf(raw[cut[1]:])
-    lines = _crlf(head).split(b"\r\n") if head else []
-    if lines and not lines[-1]:
-        lines.pop()
-    # Each field is (name, [line, line, ...]), joined once at the end: appending to a bytes
-    # value per continuation line copies it every time (quadratic in the folded field's size).
-    fields: list[tuple[bytes, list[bytes]]] = []
-    error = ""
-    for line in lines:
-        if line[:1] in (b"\t", b" "):
-            if not fields:
-                error = "the message starts with a continuation line"
-                break
-            fields[-1][1].append(line)
-            continue
-        colon = line.find(b":")
-        if colon > 0 and not line[:colon].translate(None, _NAME_CHARS):
-            fields.append((line[:colon], [line[colon + 1:]]))
-        elif line.startswith(b"From "):
-            continue
-        else:
-            error = "a header line is not 'name: value'"
-            break
-    headers = [(name, b"\r\n".join(parts) + b"\r\n") for name, parts in fields]
-    return MessageView(headers, body, error)
+    """The view of ``raw`` split by ``parse.headers`` (default limits)."""
+    split = split_header_block(raw)
+    return MessageView(raw, split.spans, split.body_offset, complete=split.spans_complete)
 
 
 # --------------------------------------------------------------------------------------------

@@ -390,7 +390,9 @@ def _disposition(policy: str, record: DmarcRecord) -> str:
 
 def _unknown(exc: DnsOutcome, props: dict[str, PropValue]) -> CheckResult:
     if isinstance(exc, NotCaptured):
-        return CheckResult("dmarc", "temperror", f"DMARC record not captured ({exc.name})", props)
+        detail = f"; {exc.detail}" if exc.detail else ""
+        return CheckResult("dmarc", "temperror",
+                           f"DMARC record not captured ({exc.name}{detail})", props)
     return CheckResult("dmarc", "temperror", f"DNS temporary failure ({_outcome_text(exc)})",
                        props)
 

@@ -50,6 +50,7 @@ def disagreements(recorded: Sequence[RecordedResult], recomputed: Sequence[Check
 # that the signature cannot pass (RFC 6376 §6.1.3 body hash; §6.1.1 From not signed; a
 # signature that fails with its key in hand; a malformed signature).
 _STRUCTURAL = {"body-hash", "signature", "tags"}
+OFFLINE_NO_SNAPSHOT = "offline and no DNS snapshot given"  # dns.budget.OfflineResolver
 
 
 def contradicted(recorded: Sequence[RecordedResult],
@@ -178,27 +179,43 @@ def _spf(rec: CheckResult, now: CheckResult | None, arc: ArcReport | None,
     if now is None or now.result == rec.result:
         return None
     then_ip = recorded_ip(rec)
+    if now.result == "none" and (envelope is None or not envelope.ip):
+        return Disagreement("spf", rec.result, now.result,
+                            "no sender IP was found in the message (give one with --ip), so "
+                            "SPF was not recomputed")
     if envelope is not None and envelope.ip and then_ip and _ip(envelope.ip) != then_ip:
+        given = " given by --ip" if envelope.source == "options" else (
+            f" taken from {envelope.source}" if envelope.source else "")
         return Disagreement("spf", rec.result, now.result,
                             f"different sender IP assumed (recorded {then_ip}, "
-                            f"recomputed with {envelope.ip})")
+                            f"recomputed with {envelope.ip}{given})")
     if rec.result == "pass" and now.result in _SPF_NOT_PASS and arc is not None \
             and arc.cv == "pass" and any(c.method == "spf" and c.result == "pass"
                                          for c in arc.oldest_aar):
         return Disagreement("spf", rec.result, now.result, FORWARDED)
     if now.result == "temperror":
-        return Disagreement("spf", rec.result, now.result,
-                            "DNS answers needed for SPF are not available now"
-                            + (f" ({now.reason})" if now.reason else ""))
+        return Disagreement("spf", rec.result, now.result, _unavailable("SPF", now))
     return Disagreement("spf", rec.result, now.result,
                         "SPF record or DNS changed since delivery"
                         + (f" (recomputed: {now.reason})" if now.reason else ""))
+
+
+def _unavailable(method: str, now: CheckResult) -> str:
+    if OFFLINE_NO_SNAPSHOT in now.reason:
+        return (f"{method} could not be recomputed: offline, and no DNS snapshot was given "
+                "(--dns-snapshot)")
+    if "not in snapshot" in now.reason or "not captured" in now.reason:
+        return f"{method} could not be recomputed: the DNS snapshot does not hold the answers it needs"
+    return (f"DNS answers needed for {method} are not available now"
+            + (f" ({now.reason})" if now.reason else ""))
 
 
 def _dmarc(rec: CheckResult, now: CheckResult | None, trusted: list[CheckResult],
            recomputed: Sequence[CheckResult]) -> Disagreement | None:
     if now is None or now.result == rec.result:
         return None
+    if now.result == "temperror":
+        return Disagreement("dmarc", rec.result, now.result, _unavailable("DMARC", now))
     changed: list[str] = []
     for method in ("dkim", "spf"):
         then = _summary(c for c in trusted if c.method == method)
