@@ -87,7 +87,7 @@ def test_local_cluster_gives_the_records_of_jobs_1(corpus: list[Path], reference
     from mailaudit.dns import DnsConfig
     from mailaudit.engines.dask import connect, plan, run_dask
     from mailaudit.options import AuditOptions
-    from mailaudit.report import OutputFormat, make_writer
+    from mailaudit.report import PREPARERS, OutputFormat, make_writer
     from mailaudit.run import RunConfig
 
     shards, _ = plan([str(p) for p in corpus], shard_bytes=int(SHARD))
@@ -99,21 +99,21 @@ def test_local_cluster_gives_the_records_of_jobs_1(corpus: list[Path], reference
         assert all(addr.startswith("tcp://127.0.0.1:") for addr in client.nthreads())
         with out.open("w", encoding="utf-8", newline="") as stream:
             writer = make_writer(OutputFormat.JSONL, stream, detail=False, color=False)
-            for group in run_dask([str(p) for p in corpus], config, client=client, fmt=OutputFormat.JSONL,
+            for group in run_dask([str(p) for p in corpus], config, client=client, encode=PREPARERS[OutputFormat.JSONL],
                                   shard_bytes=int(SHARD)):
                 writer.write_group(group)
             writer.close(seconds=0.0, flagged=frozenset())
         assert out.read_bytes() == reference
 
-        unordered = list(run_dask([str(p) for p in corpus], config, client=client, fmt=OutputFormat.JSONL,
+        unordered = list(run_dask([str(p) for p in corpus], config, client=client, encode=PREPARERS[OutputFormat.JSONL],
                                   ordered=False, shard_bytes=int(SHARD)))
         assert sorted(map(repr, unordered)) == sorted(
-            map(repr, run_dask([str(p) for p in corpus], config, client=client, fmt=OutputFormat.JSONL,
+            map(repr, run_dask([str(p) for p in corpus], config, client=client, encode=PREPARERS[OutputFormat.JSONL],
                                shard_bytes=int(SHARD))))
 
         # A path the workers cannot see: one error record naming the path and the worker.
         gone = tmp_path / "not-there.eml"
-        [[(verdict, payload)]] = list(run_dask([str(gone)], config, client=client, fmt=OutputFormat.JSONL))
+        [[(verdict, payload)]] = list(run_dask([str(gone)], config, client=client, encode=PREPARERS[OutputFormat.JSONL]))
         text = json.dumps(payload) if not isinstance(payload, str) else payload
         assert verdict.value == "error"
         assert "not-on-worker" in text and str(gone) in text and "tcp://127.0.0.1:" in text

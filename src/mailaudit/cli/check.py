@@ -273,7 +273,7 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
 
         def engine(_items: Any) -> Any:
             # Workers open the inputs by path and skip what the report already holds.
-            return run_dask(paths, config, client=dask_client, fmt=out_format,
+            return run_dask(paths, config, client=dask_client, encode=encode,
                             ordered=ordered, skip=resumed.done if resumed else frozenset(),
                             shard_bytes=dask.shard_size or SHARD_BYTES)
     elif jobs == 1:

@@ -1,10 +1,11 @@
-"""The Dask engine: the audit of ``run_pool``, as tasks on a Dask cluster (the ``dask`` extra).
+"""The Dask engine: the audit of the process pool, as tasks on a Dask cluster (the ``dask`` extra).
 
 Work is sharded, not streamed through the client. The client plans shards from the paths
 alone (a stat, a directory listing, a few KiB around each split point of a large mbox); a
 shard names a file, a Maildir folder or a byte range of an mbox that starts at a From_ line,
 and the worker that runs it opens the input by path (every worker must see the inputs at the
-same path: a shared file system). Workers send back prepared report payloads; the client
+same path: a shared file system). Workers send back payloads made by the encode function the
+command line hands in (this module knows no output format); the client
 writes them, in input order unless ``ordered=False``.
 
 * Same records as ``--jobs``: a shard reads its input with the same source readers, so refs,
@@ -37,11 +38,10 @@ from typing import TYPE_CHECKING, Any
 from mailaudit.audit import AuditTimeout, error_result
 from mailaudit.errors import MailauditError
 from mailaudit.model import AuditResult, ExitCode, MessageRef, RawMessage, SourceError
-from mailaudit.report import OutputFormat, Prepared, prepare
 from mailaudit.resume import resume_key
 
 if TYPE_CHECKING:
-    from mailaudit.run import Auditor, RunConfig
+    from mailaudit.run import Auditor, Encode, Encoded, RunConfig
 
 Item = RawMessage | SourceError
 
@@ -49,6 +49,11 @@ EXTRA_HINT = "pip install 'mailaudit[dask]'"
 CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler before saying there is none
 SHARD_BYTES = 32 * 1024 * 1024  # mboxes larger than this are split into byte ranges
 _IN_FLIGHT_PER_THREAD = 4
+
+
+def _encoded(encode: Encode, results: Sequence[AuditResult]) -> list[Encoded]:
+    """One group of records as the writer takes them: (verdict, payload) per result."""
+    return [(r.verdict, encode(r)) for r in results]
 
 
 class EngineError(MailauditError):
@@ -81,7 +86,7 @@ class Shard:
 
 @dataclass(frozen=True, slots=True)
 class ShardResult:
-    groups: list[list[Prepared]]
+    groups: list[list[Encoded]]
     keys: list[str] = field(default_factory=list)  # the keys of the items read (listing only)
     skipped: dict[tuple[str, str], int] = field(default_factory=dict)  # PST non-mail items
 
@@ -299,16 +304,16 @@ def _unseen(shard: Shard) -> SourceError | None:
                        "mounts at the same path")
 
 
-def run_shard(shard: Shard, config: RunConfig, fmt: OutputFormat) -> ShardResult:
+def run_shard(shard: Shard, config: RunConfig, encode: Encode) -> ShardResult:
     """Read the shard's input and audit every item (the Dask task)."""
     from mailaudit.sources import pst
 
     missing = _unseen(shard)
     auditor = _auditor(config)
     if missing is not None:
-        return ShardResult([prepare(fmt, auditor.audit(missing))])
+        return ShardResult([_encoded(encode, auditor.audit(missing))])
     before = pst.skipped_counts()
-    groups: list[list[Prepared]] = []
+    groups: list[list[Encoded]] = []
     seconds = config.options.limits.max_seconds
     for number, item in enumerate(_items(shard, config)):
         if shard.only is not None and number != shard.only:
@@ -317,13 +322,13 @@ def run_shard(shard: Shard, config: RunConfig, fmt: OutputFormat) -> ShardResult
             continue
         if resume_key(item.ref) in shard.skip:
             continue
-        group: list[Prepared] | None = None
+        group: list[Encoded] | None = None
         try:
             with thread_time_budget(seconds):
-                group = prepare(fmt, auditor.audit(item))
+                group = _encoded(encode, auditor.audit(item))
         except AuditTimeout:  # the alarm landed outside the audit's own handlers
             if group is None:
-                group = prepare(fmt, [error_result(
+                group = _encoded(encode, [error_result(
                     item.ref, "time-budget", f"audit stopped after {seconds:g} s (limit "
                     "max_seconds); the message is left unjudged")])
         groups.append(group)
@@ -428,10 +433,10 @@ def _short(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def run_dask(paths: Sequence[str], config: RunConfig, *, client: Any, fmt: OutputFormat,
+def run_dask(paths: Sequence[str], config: RunConfig, *, client: Any, encode: Encode,
              ordered: bool = True,
              skip: frozenset[str] | set[str] = frozenset(),
-             shard_bytes: int = SHARD_BYTES) -> Iterator[list[Prepared]]:
+             shard_bytes: int = SHARD_BYTES) -> Iterator[list[Encoded]]:
     """Yield, per input item, its list of results, like ``batch.run_pool``."""
     from distributed import as_completed
 
@@ -447,26 +452,26 @@ def run_dask(paths: Sequence[str], config: RunConfig, *, client: Any, fmt: Outpu
 
     def submit(unit: Shard | SourceError) -> Any:
         if isinstance(unit, Shard):
-            return client.submit(run_shard, unit, config_future, fmt, pure=False)
+            return client.submit(run_shard, unit, config_future, encode, pure=False)
         return None
 
-    def results(unit: Shard | SourceError, future: Any) -> Iterator[list[Prepared]]:
+    def results(unit: Shard | SourceError, future: Any) -> Iterator[list[Encoded]]:
         if not isinstance(unit, Shard):
             if unit.ref.key not in skip:
-                yield prepare(fmt, [error_result(unit.ref, unit.code, unit.message)])
+                yield _encoded(encode, [error_result(unit.ref, unit.code, unit.message)])
             return
         try:
             result: ShardResult = future.result()
         except Exception as exc:
             if _killed(exc):
-                yield from _retry_items(client, unit, config_future, fmt)
+                yield from _retry_items(client, unit, config_future, encode)
             else:  # the task itself failed: this shard is lost, the batch goes on
-                yield prepare(fmt, [_task_failed(unit, exc)])
+                yield _encoded(encode, [_task_failed(unit, exc)])
             return
         pst.add_skipped(result.skipped)
         yield from result.groups
 
-    def finish(number: int, groups: Iterator[list[Prepared]]) -> Iterator[list[Prepared]]:
+    def finish(number: int, groups: Iterator[list[Encoded]]) -> Iterator[list[Encoded]]:
         entry = inputs[owners[number]]
         for group in groups:
             entry.records += 1
@@ -479,7 +484,7 @@ def run_dask(paths: Sequence[str], config: RunConfig, *, client: Any, fmt: Outpu
             # Nothing under it was mail: the same "no-mail" record a local run gives.
             item = source_error(entry.path, "no-mail", NO_MAIL)
             if item.ref.key not in skip:
-                yield prepare(fmt, [error_result(item.ref, item.code, item.message)])
+                yield _encoded(encode, [error_result(item.ref, item.code, item.message)])
 
     source = iter(enumerate(units))
     pending: deque[tuple[int, Shard | SourceError, Any]] = deque()
@@ -539,20 +544,20 @@ def _killed(exc: BaseException) -> bool:
 
 
 def _retry_items(client: Any, shard: Shard, config_future: Any,
-                 fmt: OutputFormat) -> Iterator[list[Prepared]]:
+                 encode: Encode) -> Iterator[list[Encoded]]:
     """The shard killed workers twice: run it one item per task, so that only the item that
     kills workers again is lost, as an error record."""
     try:
         keys = client.submit(list_shard, shard, config_future, pure=False).result().keys
     except Exception as exc:
         if not _killed(exc):
-            yield prepare(fmt, [_task_failed(shard, exc)])
+            yield _encoded(encode, [_task_failed(shard, exc)])
             return
-        yield prepare(fmt, [error_result(shard.ref(), "worker-crashed",
+        yield _encoded(encode, [error_result(shard.ref(), "worker-crashed",
                                          "reading this input killed Dask workers twice (crash "
                                          "or out of memory); the batch went on without it")])
         return
-    futures = [client.submit(run_shard, _only(shard, number), config_future, fmt, pure=False)
+    futures = [client.submit(run_shard, _only(shard, number), config_future, encode, pure=False)
                for number, key in enumerate(keys) if key not in shard.skip]
     wanted = [key for key in keys if key not in shard.skip]
     for key, future in zip(wanted, futures, strict=True):
@@ -561,12 +566,12 @@ def _retry_items(client: Any, shard: Shard, config_future: Any,
         except Exception as exc:
             path, _, locator = key.partition("\x00")
             if not _killed(exc):
-                yield prepare(fmt, [error_result(MessageRef(path, locator), "engine-error",
+                yield _encoded(encode, [error_result(MessageRef(path, locator), "engine-error",
                                                  f"the Dask task auditing this message failed "
                                                  f"({type(exc).__name__}: {_short(exc)}); the "
                                                  "batch went on without it, please report this")])
                 continue
-            yield prepare(fmt, [error_result(MessageRef(path, locator), "worker-crashed",
+            yield _encoded(encode, [error_result(MessageRef(path, locator), "worker-crashed",
                                              "the Dask worker auditing this message died twice "
                                              "(crash or out of memory); the batch went on "
                                              "without it")])
