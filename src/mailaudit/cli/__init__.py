@@ -9,6 +9,7 @@ single-file check do not pay for the rest.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -37,6 +38,25 @@ class LazyGroup(click.Group):
 
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def refuse_input_as_output(output: str, paths: tuple[str, ...] | list[str], option: str) -> None:
+    """Writing the report over an input would destroy it: refuse when ``output`` is one of
+    the inputs, also through a symbolic or hard link (same device and inode)."""
+    try:
+        out = os.stat(output)
+    except OSError:
+        return  # does not exist yet: cannot be an input
+    for path in paths:
+        if path == "-":
+            continue
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino):
+            raise click.UsageError(f"{option} {output} is an input ({path}); writing the report "
+                                   "there would destroy it. Choose another file.")
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT, lazy={

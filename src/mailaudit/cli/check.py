@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import click
 
-from mailaudit.cli import CONTEXT
+from mailaudit.cli import CONTEXT, refuse_input_as_output
 from mailaudit.model import ExitCode
 
 VERDICT_NAMES = ("authentic", "abused", "spoofed", "unrecognized", "unauthenticated",
@@ -63,25 +63,6 @@ def parse_fail_on(value: str) -> frozenset[str]:
         raise click.BadParameter(f"unknown verdict(s) {', '.join(sorted(unknown))}; "
                                  f"choose from {', '.join(VERDICT_NAMES)}", param_hint="--fail-on")
     return frozenset(names)
-
-
-def refuse_input_as_output(output: str, paths: tuple[str, ...] | list[str], option: str) -> None:
-    """Writing the report over an input would destroy it: refuse when ``output`` is one of
-    the inputs, also through a symbolic or hard link (same device and inode)."""
-    try:
-        out = os.stat(output)
-    except OSError:
-        return  # does not exist yet: cannot be an input
-    for path in paths:
-        if path == "-":
-            continue
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue
-        if (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino):
-            raise click.UsageError(f"{option} {output} is an input ({path}); writing the report "
-                                   "there would destroy it. Choose another file.")
 
 
 @click.command(context_settings=CONTEXT)

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from mailaudit.cli import CONTEXT
+from mailaudit.cli import CONTEXT, refuse_input_as_output
 from mailaudit.dns import DnsConfig
 from mailaudit.model import ExitCode
 
@@ -63,7 +63,6 @@ def dns_record(paths: tuple[str, ...], output: str, nameservers: tuple[str, ...]
     """Look up, live, every DNS name the messages need and save the answers to a snapshot,
     so the audit can be replayed later, offline, with the same results
     (`mailaudit check PATH --dns-snapshot FILE --offline`)."""
-    from mailaudit.cli.check import refuse_input_as_output
     from mailaudit.errors import InputError
     from mailaudit.model import SourceError
     from mailaudit.options import AuditOptions

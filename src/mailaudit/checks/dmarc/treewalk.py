@@ -8,12 +8,19 @@ disagree (a hosting suffix with its own DMARC record, a public-suffix operator p
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
 from mailaudit.parse.domains import normalise_domain
 
-if TYPE_CHECKING:
-    from mailaudit.checks.dmarc.check import DmarcRecord
+
+class _Record(Protocol):
+    """What the walk reads of a DMARC record (RFC 9989 §4.10: the psd tag)."""
+
+    @property
+    def psd(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Record)
 
 # DMARCbis §4.10: a walk starting deeper than this jumps straight to 7 labels, so one walk is
 # at most 8 queries whatever the attacker puts in the From domain.
@@ -36,13 +43,12 @@ def walk_names(name: str) -> list[str]:
     return names
 
 
-def treewalk(domain: str, fetch: Callable[[str], DmarcRecord | None]
-             ) -> tuple[str | None, DmarcRecord | None]:
+def treewalk(domain: str, fetch: Callable[[str], R | None]) -> tuple[str | None, R | None]:
     """The walk over any record source (the DMARC check shares its lookups through ``fetch``)."""
     name = normalise_domain(domain)
     if name is None:
         return None, None
-    found: list[tuple[str, DmarcRecord]] = []
+    found: list[tuple[str, R]] = []
     for target in walk_names(name):
         record = fetch(target)
         if record is None:
