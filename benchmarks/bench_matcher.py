@@ -15,7 +15,9 @@ from email.headerregistry import Address as StdAddress
 from email.message import EmailMessage
 from email.policy import SMTP
 
-from mailaudit.templates.matcher import claim_of, load_catalog, match_message, render
+from mailaudit.templates.catalog import load_catalog
+from mailaudit.templates.claims import claim_of
+from mailaudit.templates.matcher import match_message, render
 
 
 def corpus() -> list[tuple[bytes, bool]]:

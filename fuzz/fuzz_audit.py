@@ -412,7 +412,8 @@ def triage(raw: bytes, resolver: Any, catalog: Any) -> str:
     from mailaudit.checks.recorded.trust import read_recorded
     from mailaudit.options import AuditOptions
     from mailaudit.parse import parse_message
-    from mailaudit.templates.matcher import claim_of, match_message
+    from mailaudit.templates.claims import claim_of
+    from mailaudit.templates.matcher import match_message
     from mailaudit.verdict import decide
 
     options = AuditOptions()
@@ -507,7 +508,7 @@ def run_worker(args: tuple[int, int, list[bytes], dict[str, Any], float, bool, i
     from mailaudit.audit import audit_message
     from mailaudit.dns.snapshot import SnapshotResolver
     from mailaudit.options import AuditOptions
-    from mailaudit.templates.matcher import load_catalog
+    from mailaudit.templates.catalog import load_catalog
 
     resolver = SnapshotResolver(records, origin="fuzz")
     catalog = load_catalog()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mailaudit.dns.snapshot import SnapshotResolver
-from mailaudit.templates.matcher import Catalog, load_catalog
+from mailaudit.templates.catalog import Catalog, load_catalog
 from support.paths import REPO, SAMPLES
 
 

@@ -31,15 +31,15 @@ if TYPE_CHECKING:
     )
     from mailaudit.options import AuditOptions, Limits
     from mailaudit.sources import iter_messages
-    from mailaudit.templates.matcher import Catalog, load_catalog
+    from mailaudit.templates.catalog import Catalog, load_catalog
 
 # name -> module that defines it
 _EXPORTS = {
     "audit_message": "mailaudit.audit",
     "audit_item": "mailaudit.audit",
     "iter_messages": "mailaudit.sources",
-    "load_catalog": "mailaudit.templates.matcher",
-    "Catalog": "mailaudit.templates.matcher",
+    "load_catalog": "mailaudit.templates.catalog",
+    "Catalog": "mailaudit.templates.catalog",
     "AuditOptions": "mailaudit.options",
     "Limits": "mailaudit.options",
     "AuditResult": "mailaudit.model",

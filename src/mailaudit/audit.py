@@ -30,7 +30,7 @@ from mailaudit.options import AuditOptions
 if TYPE_CHECKING:
     from mailaudit.dns.base import Resolver
     from mailaudit.parse.message import ParsedMessage
-    from mailaudit.templates.matcher import Catalog
+    from mailaudit.templates.catalog import Catalog
 
 _DEFAULT_OPTIONS = AuditOptions()
 MAX_ATTACHMENT_DEPTH = 3  # forwards inside forwards audited as their own records
@@ -81,7 +81,8 @@ def _audit(raw: bytes, *, resolver: Resolver | None, catalog: Catalog | None,
         auth = replace(auth, evaluated_at=now, clock=clock)
         claim = match = None
         if catalog is not None:
-            from mailaudit.templates.matcher import claim_of, match_message
+            from mailaudit.templates.claims import claim_of
+            from mailaudit.templates.matcher import match_message
 
             claim = claim_of(msg, catalog)
             if claim is not None and claim.kind == "address":

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from mailaudit.dns.base import Resolver
-    from mailaudit.templates.matcher import Catalog
+    from mailaudit.templates.catalog import Catalog
 
 Item = RawMessage | SourceError
 # (verdict, payload): the verdict for counting and exit codes, the payload for the sink.
@@ -76,7 +76,7 @@ class RunConfig:
         resolver = self.dns.resolver() if self.options.recompute else None
         catalog = None
         if self.use_catalog:
-            from mailaudit.templates.matcher import load_catalog
+            from mailaudit.templates.catalog import load_catalog
 
             catalog = load_catalog(self.templates)
         return resolver, catalog

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from mailaudit.cli.templates import templates_group
 from mailaudit.model import ExitCode
 from mailaudit.report.text import markup_safe, visible
-from mailaudit.templates.matcher import load_catalog, render
+from mailaudit.templates.catalog import load_catalog
+from mailaudit.templates.matcher import render
 from support.paths import REPO
 from support.templates_msgs import build_mime
 

@@ -22,7 +22,7 @@ from mailaudit.dns.snapshot import SnapshotResolver
 from mailaudit.model import AuditResult, MessageRef, RawMessage
 from mailaudit.options import AuditOptions, Limits
 from mailaudit.run import Auditor, RunConfig
-from mailaudit.templates.matcher import Catalog
+from mailaudit.templates.catalog import Catalog
 from support.paths import REPO
 
 SRC = REPO / "src" / "mailaudit"

@@ -28,8 +28,9 @@ from mailaudit.parse.html_text import html_to_text
 from mailaudit.parse.links import text_links, url_domain
 from mailaudit.parse.received import parse_received, to_iso_date
 from mailaudit.parse.rfc2047 import decode_words
-from mailaudit.templates.claims import edit_distance_at_most, fold_label, fold_name
-from mailaudit.templates.matcher import Catalog, claim_of, match_message
+from mailaudit.templates.catalog import Catalog
+from mailaudit.templates.claims import claim_of, edit_distance_at_most, fold_label, fold_name
+from mailaudit.templates.matcher import match_message
 from mailaudit.templates.normalise import conf_key, digit_key, has_confusable, match_key, normalise
 from mailaudit.templates.signals import find_signals
 

@@ -23,7 +23,7 @@ from mailaudit.model import AuditResult, MessageRef, RawMessage, SourceError, Ve
 from mailaudit.options import AuditOptions, Limits
 from mailaudit.parse import parse_message
 from mailaudit.sources import iter_messages
-from mailaudit.templates.matcher import Catalog
+from mailaudit.templates.catalog import Catalog
 from support.paths import CORPORA, REPO
 
 CASE_SECONDS = 20.0  # per input; today every case takes well under 3 s

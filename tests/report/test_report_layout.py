@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mailaudit.templates.matcher import load_catalog
+from mailaudit.templates.catalog import load_catalog
 from support.ptyrun import REPO, run_piped, run_pty
 
 SAMPLES = REPO / "samples"

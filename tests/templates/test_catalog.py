@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mailaudit.errors import CatalogError
-from mailaudit.templates.matcher import load_catalog
+from mailaudit.templates.catalog import load_catalog
 from mailaudit.templates.slots import SLOT_TYPES
 from support.paths import REPO
 

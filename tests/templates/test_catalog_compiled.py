@@ -14,8 +14,7 @@ import pytest
 
 from mailaudit.errors import CatalogError
 from mailaudit.templates import compiled
-from mailaudit.templates.catalog import load_file
-from mailaudit.templates.matcher import _builtin_files
+from mailaudit.templates.catalog import _builtin_files, load_file
 
 PACK = textwrap.dedent("""\
     format: mailaudit-templates/1
@@ -71,7 +70,7 @@ def test_every_builtin_file_round_trips(cache: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_warm_start_imports_no_yaml(cache: Path, tmp_path: Path) -> None:
-    code = ("import sys; from mailaudit.templates.matcher import load_catalog; "
+    code = ("import sys; from mailaudit.templates.catalog import load_catalog; "
             "c = load_catalog(); print(len(c.templates), 'yaml' in sys.modules)")
     env = {**os.environ, "MAILAUDIT_CACHE_DIR": str(cache)}
     first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,

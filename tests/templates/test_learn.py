@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailaudit.templates.catalog import CatalogData, load_file, merge
+from mailaudit.templates.catalog import Catalog, CatalogData, load_catalog, load_file, merge
 from mailaudit.templates.learn import (
     MAX_TOKENS,
     LearnError,
@@ -26,7 +26,6 @@ from mailaudit.templates.learn import (
     tokens,
     too_long,
 )
-from mailaudit.templates.matcher import Catalog, load_catalog
 
 
 def _sample(n: int, subject: str, *texts: str, address: str = "pay@northwind-traders.example",

@@ -9,13 +9,8 @@ import pytest
 
 from mailaudit.model import Address
 from mailaudit.parse.message import Body, ParsedMessage
-from mailaudit.templates.catalog import Template
-from mailaudit.templates.matcher import (
-    example_values,
-    load_catalog,
-    match_message,
-    render,
-)
+from mailaudit.templates.catalog import Template, load_catalog
+from mailaudit.templates.matcher import example_values, match_message, render
 from support.templates_msgs import from_rendered, message
 
 CAT = load_catalog()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mailaudit.templates.matcher import claim_of, load_catalog
+from mailaudit.templates.catalog import load_catalog
+from mailaudit.templates.claims import claim_of
 from support.templates_msgs import message
 
 CAT = load_catalog()

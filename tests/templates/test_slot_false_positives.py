@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailaudit.templates.matcher import load_catalog
+from mailaudit.templates.catalog import load_catalog
 from mailaudit.templates.slots import check_slot
 
 

@@ -28,7 +28,7 @@ def _warn(message: str) -> None:
 
 
 def _catalog(dirs: tuple[Path, ...]) -> Any:
-    from mailaudit.templates.matcher import load_catalog
+    from mailaudit.templates.catalog import load_catalog
 
     try:
         return load_catalog(dirs)
@@ -90,7 +90,8 @@ def test_cmd(files: tuple[Path, ...], fmt: str, template_dirs: tuple[Path, ...])
     from mailaudit.report.catalog_view import render_error, render_test
     from mailaudit.report.schema import ref_json, template_json
     from mailaudit.sources import iter_messages
-    from mailaudit.templates.matcher import claim_of, match_message
+    from mailaudit.templates.claims import claim_of
+    from mailaudit.templates.matcher import match_message
 
     cat = _catalog(template_dirs)
     con = _console()
@@ -218,7 +219,7 @@ def _learn(paths: tuple[str, ...], out_dir: Path, *, only: tuple[str, ...], min_
         _print_rejected(rejected)
         return ExitCode.INPUT
 
-    from mailaudit.templates.matcher import load_catalog
+    from mailaudit.templates.catalog import load_catalog
 
     builtin = load_catalog()
     brands = {b.name: list(b.domains) for b in builtin.brands}
@@ -351,8 +352,7 @@ def _write_and_verify(tmp: Path, result: Any, raws: dict[str, bytes], auditor: A
     from mailaudit.audit import audit_message
     from mailaudit.model import Verdict
     from mailaudit.templates import learn as lrn
-    from mailaudit.templates.catalog import CatalogData, load_file, merge
-    from mailaudit.templates.matcher import Catalog
+    from mailaudit.templates.catalog import Catalog, CatalogData, load_file, merge
 
     for old in tmp.rglob("*.yaml"):
         old.unlink()
@@ -429,9 +429,8 @@ def diff_cmd(pack: Path) -> None:
     catalog phrases the real mail does not have, new phrases, another language, DKIM,
     envelope and display names. Exit code 0: no differences; 1: differences.
     """
-    from mailaudit.templates.catalog import load_file
+    from mailaudit.templates.catalog import load_catalog, load_file
     from mailaudit.templates.learn import diff_senders
-    from mailaudit.templates.matcher import load_catalog
 
     if pack.is_dir():
         files = sorted([*pack.glob("*.yaml"), *pack.glob("builtin/*.yaml")])

@@ -85,6 +85,13 @@ def org_domain_psl(domain: str) -> str | None:
     return _org_domain_of(domain)
 
 
+def org_domain_or_self(domain: str) -> str:
+    """``org_domain_psl``, or the name itself (lower-cased) where the list gives none: a public
+    suffix, a single label, something that is not a domain name."""
+    name = domain.strip().rstrip(".").lower()
+    return (org_domain_psl(name) if name else None) or name
+
+
 # A batch sees the same few hundred From and d= domains again and again, and the answer is a
 # pure function of the bundled list. Keys are at most 260 characters and the cache is bounded,
 # so hostile names cannot make it grow.

@@ -14,9 +14,11 @@ work.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -147,6 +149,17 @@ class CatalogData:
 
 # ---------------------------------------------------------------------------------------------
 # Node helpers: every error carries "file:line: context: field"
+
+
+
+@dataclass(frozen=True, slots=True)
+class SenderClaim:
+    """A catalogued sender a message claims to be, and how it claims it."""
+
+    sender: Sender
+    kind: str  # address, lookalike, display-name, header, brand-domain (see verdict.Claim)
+    evidence: str
+    domains: tuple[str, ...] = ()  # the domains a header claim names (Return-Path, d=)
 
 
 class _Ctx:
@@ -621,3 +634,95 @@ def merge(parts: Sequence[CatalogData]) -> CatalogData:
         senders[sid] = replace(s, brand=brand.name, link_domains=links)
     files = tuple(f for p in parts for f in p.files)
     return CatalogData(tuple(brands.values()), tuple(senders.values()), files)
+
+
+# ---------------------------------------------------------------------------------------------
+# The catalog the pipeline uses, and how it is loaded
+
+
+class Catalog:
+    """All senders and brands, with the lookups the pipeline needs."""
+
+    def __init__(self, data: CatalogData) -> None:
+        self.senders: tuple[Sender, ...] = data.senders
+        self.brands: tuple[Brand, ...] = data.brands
+        self.files = data.files
+        self._senders = {s.id: s for s in data.senders}
+        self._templates = {t.id: t for s in data.senders for t in s.templates}
+        self._by_address = {a: s for s in data.senders for a in s.addresses}
+        self._brands = {b.name.lower(): b for b in data.brands}
+        # claim_of depends only on (address, display name) and this catalog; mailboxes repeat
+        # the same senders over and over, so the answer is kept (bounded).
+        self._claims: dict[tuple[str, str], SenderClaim | None] = {}
+        self._sender_domains: dict[str, Sender] | None = None
+
+    def sender(self, id: str) -> Sender:
+        try:
+            return self._senders[id]
+        except KeyError:
+            raise KeyError(f"no sender '{id}' in the catalog") from None
+
+    def template(self, id: str) -> Template:
+        try:
+            return self._templates[id]
+        except KeyError:
+            raise KeyError(f"no template '{id}' in the catalog") from None
+
+    def brand(self, name: str) -> Brand:
+        return self._brands[name.lower()]
+
+    def sender_domains(self) -> dict[str, Sender]:
+        """Domains that name one sender (its address and verified DKIM domains below the
+        brand's registrable domain: accountprotection.microsoft.com, not microsoft.com)."""
+        if self._sender_domains is None:
+            roots = {d for b in self.brands for d in b.domains}
+            found: dict[str, Sender] = {}
+            for s in self.senders:
+                for d in (*(a.rpartition("@")[2] for a in s.addresses), *s.dkim_domains):
+                    d = d.lower()
+                    if d and d not in roots:
+                        found.setdefault(d, s)
+            self._sender_domains = found
+        return self._sender_domains
+
+    def by_address(self, addr: str) -> Sender | None:
+        return self._by_address.get(addr.strip().lower())
+
+    @property
+    def templates(self) -> tuple[Template, ...]:
+        return tuple(self._templates.values())
+
+
+def _builtin_files() -> list[tuple[Path, str]]:
+    root = resources.files("mailaudit.templates").joinpath("data")
+    out = []
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml") and not entry.name.startswith("_"):
+            out.append((Path(str(entry)), entry.name))
+    return out
+
+
+def _pack_files(directory: str | Path) -> list[tuple[Path, str]]:
+    path = Path(directory)
+    if path.is_file():
+        return [(path, str(path))]
+    if not path.is_dir():
+        raise CatalogError(f"{path}: template directory not found; give a folder of .yaml "
+                           "template files (see examples/templates)")
+    files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+    if not files:
+        raise CatalogError(f"{path}: no .yaml template files in this folder")
+    return [(p, str(p)) for p in files]
+
+
+@functools.cache
+def _default_catalog() -> Catalog:
+    return Catalog(merge([load_file(p, label) for p, label in _builtin_files()]))
+
+
+def load_catalog(extra_dirs: Sequence[str | Path] = ()) -> Catalog:
+    """The built-in catalog plus user packs. The built-in one alone is cached per process."""
+    if not extra_dirs:
+        return _default_catalog()
+    files = _builtin_files() + [f for d in extra_dirs for f in _pack_files(d)]
+    return Catalog(merge([load_file(p, label) for p, label in files]))

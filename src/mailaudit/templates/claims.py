@@ -12,18 +12,12 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from mailaudit.templates.catalog import Brand, Sender
+from mailaudit.model import Address
+from mailaudit.parse.domains import org_domain_or_self
+from mailaudit.parse.message import ParsedMessage
+from mailaudit.templates.catalog import Brand, Catalog, Sender, SenderClaim
 from mailaudit.templates.normalise import conf_key, normalise, word_key
-
-
-@dataclass(frozen=True, slots=True)
-class SenderClaim:
-    sender: Sender
-    kind: str  # see verdict.Claim
-    evidence: str
-    domains: tuple[str, ...] = ()  # the domains a header claim names (Return-Path, d=)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -73,25 +67,6 @@ def edit_distance_at_most(a: str, b: str, limit: int) -> int | None:
     return prev[-1] if prev[-1] <= limit else None
 
 
-@functools.cache
-def _psl() -> object:
-    from mailaudit.parse.domains import psl
-
-    return psl()
-
-
-def registrable(domain: str) -> str:
-    """The organisational domain (Public Suffix List); the domain itself when the list has none."""
-    from publicsuffixlist import PublicSuffixList
-
-    psl = _psl()
-    assert isinstance(psl, PublicSuffixList)
-    try:
-        return str(psl.privatesuffix(domain) or domain)
-    except Exception:
-        return domain
-
-
 def on_domains(domain: str, domains: Iterable[str]) -> str | None:
     for d in domains:
         if domain == d or domain.endswith("." + d):
@@ -107,7 +82,7 @@ def lookalike(domain: str, brand: Brand) -> str | None:
     for d in brand.domains:
         if domain.startswith(d + ".") or f".{d}." in domain:
             return f"{domain} starts with the brand's domain {d}"
-    org = registrable(domain)
+    org = org_domain_or_self(domain)
     label = org.split(".")[0]
     folded = fold_label(label)
     if not folded:
@@ -180,3 +155,137 @@ def tenant_brand(display_name: str, domain: str, brands: Iterable[Brand]) -> str
             if key and len(key) >= 5 and key in folded:
                 return b.name
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Which catalogued sender a message claims to be
+
+
+def claim_of(msg: ParsedMessage, catalog: Catalog) -> SenderClaim | None:
+    """Which catalogued sender the message claims to be, or None.
+
+    The (first) From first: its address, a look-alike domain, a notification display name.
+    Then the other headers a reader or a filter takes as the sender: ``Sender:`` (Outlook
+    shows "X on behalf of Y"), Return-Path, DKIM-Signature d=, when they name a catalogued
+    sender and the From is not at the brand's own domain. Last, a notification-style address
+    at the brand's own domain that the catalog does not list (no-reply@microsoft.com).
+    """
+    claim: SenderClaim | None = None
+    if msg.from_:
+        frm = msg.from_[0]
+        key = (frm.address, frm.display_name)
+        cache = catalog._claims
+        if key in cache:
+            claim = cache[key]
+        else:
+            if len(cache) >= 20_000:
+                cache.clear()
+            claim = cache[key] = _claim_of(frm, catalog)
+    if claim is not None:
+        return claim
+    from_domain = msg.from_[0].domain.lower().rstrip(".") if msg.from_ else ""
+    if any(from_domain and on_domains(from_domain, b.domains) for b in catalog.brands):
+        return _brand_domain_claim(msg, catalog)
+    return _header_claim(msg, catalog)
+
+
+_NOTIFY_LOCAL = ("noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply",
+                 "alert", "alerts", "security", "notification", "notifications", "account",
+                 "accountprotection", "account-security", "billing", "invites", "mailer")
+
+
+def _notification_local(local: str) -> bool:
+    local = local.lower()
+    if local in _NOTIFY_LOCAL:
+        return True
+    return any(local.startswith(w + "-") or local.endswith("-" + w) or local.endswith("." + w)
+               for w in ("noreply", "no-reply", "donotreply", "alerts", "security"))
+
+
+def _brand_domain_claim(msg: ParsedMessage, catalog: Catalog) -> SenderClaim | None:
+    """A notification-style From at the brand's own domain, not in the catalog: mail that must
+    authenticate as the brand (a person's address claims nothing)."""
+    frm = msg.from_[0]
+    local, _, domain = frm.address.lower().rpartition("@")
+    if not local or not _notification_local(local):
+        return None
+    for brand in catalog.brands:
+        if on_domains(domain.rstrip("."), brand.domains):
+            senders = _senders_of(catalog, brand)
+            if senders:
+                return SenderClaim(_closest_sender(catalog, brand, domain), "brand-domain",
+                                   f"From {frm.address[:120]}")
+    return None
+
+
+def _header_claim(msg: ParsedMessage, catalog: Catalog) -> SenderClaim | None:
+    frm = msg.from_[0].address.lower() if msg.from_ else ""
+    if msg.sender is not None and msg.sender.address.lower() != frm:
+        sender = catalog.by_address(msg.sender.address)
+        if sender is not None:
+            return SenderClaim(sender, "sender-header", f"Sender: {msg.sender.address[:120]}",
+                               (msg.sender.domain,))
+    specific = catalog.sender_domains()
+    if msg.return_path is not None and msg.return_path.address:
+        rp = msg.return_path
+        sender = catalog.by_address(rp.address) or specific.get(rp.domain.lower().rstrip("."))
+        if sender is not None:
+            return SenderClaim(sender, "envelope", f"Return-Path {rp.address[:120]}",
+                               (rp.domain.lower(),))
+    for value in msg.get_all("dkim-signature")[:20]:
+        d = _tag(value, "d").lower().rstrip(".")
+        sender = specific.get(d) if d else None
+        if sender is not None:
+            return SenderClaim(sender, "dkim-domain", f"DKIM-Signature d={d[:120]}", (d,))
+    return None
+
+
+def _tag(value: str, name: str) -> str:
+    for part in value[:8192].split(";"):
+        k, eq, v = part.partition("=")
+        if eq and k.strip().lower() == name:
+            return "".join(v.split())
+    return ""
+
+
+def _claim_of(frm: Address, catalog: Catalog) -> SenderClaim | None:
+    sender = catalog.by_address(frm.address)
+    if sender is not None:
+        return SenderClaim(sender, "address", frm.address.lower())
+    domain = frm.domain.lower().rstrip(".")
+    for brand in catalog.brands:
+        if domain and on_domains(domain, brand.domains):
+            continue  # the brand's own domain: a person or an uncatalogued sender, not a claim
+        # A look-alike domain is the stronger evidence (it was registered to deceive), so it
+        # is named first when a message uses both tricks.
+        if domain:
+            why = lookalike(domain, brand)
+            if why is not None:
+                return SenderClaim(_closest_sender(catalog, brand, domain), "lookalike-domain",
+                                   why)
+        if frm.display_name:
+            claimed = display_name_claim(frm.display_name, brand, _senders_of(catalog, brand))
+            if claimed is not None:
+                return SenderClaim(claimed, "display-name",
+                                   f"display name {normalise(frm.display_name)[:120]!r} "
+                                   f"on {domain or 'no domain'}")
+    return None
+
+
+def _senders_of(catalog: Catalog, brand: Brand) -> list[Sender]:
+    return [s for s in catalog.senders if s.brand == brand.name]
+
+
+def _closest_sender(catalog: Catalog, brand: Brand, domain: str) -> Sender:
+    from mailaudit.templates.claims import fold_label
+
+    folded = fold_label(domain.replace(".", ""))
+    best: tuple[int, Sender] | None = None
+    for s in _senders_of(catalog, brand):
+        for a in s.addresses:
+            label = fold_label(a.split("@")[1].split(".")[0])
+            score = len(label) if label and label in folded else 0
+            if best is None or score > best[0]:
+                best = (score, s)
+    assert best is not None, "a brand without senders makes no claims"
+    return best[1]

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from mailaudit.parse.domains import org_domain_or_self
 from mailaudit.templates.normalise import match_key, normalise
 from mailaudit.templates.signals import domain_allowed, find_signals_normalised
 from mailaudit.templates.slots import SLOT_TYPES, check_slot
@@ -89,7 +90,7 @@ def genuine_reason(auth: Any, from_domain: str) -> str | None:
     status = auth_status(auth)
     if status.state == "pass":
         return None
-    org = org_domain(from_domain)
+    org = org_domain_or_self(from_domain)
     if any(d == org or d.endswith("." + org) for d in status.dkim_domains if org):
         return None
     return status.detail or "does not authenticate"
@@ -103,13 +104,6 @@ def passing_dkim(auth: Any) -> tuple[tuple[str, str], ...]:
             if pair not in out:
                 out.append(pair)
     return tuple(out)
-
-
-def org_domain(domain: str) -> str:
-    from mailaudit.parse.domains import org_domain_psl
-
-    domain = domain.lower().rstrip(".")
-    return (org_domain_psl(domain) if domain else None) or domain
 
 
 def too_long(sample: Sample) -> str | None:
@@ -820,7 +814,7 @@ def learn(samples: Sequence[Sample], *, min_samples: int = 3,
         by_addr.setdefault(s.address, []).append(s)
     families: dict[str, list[str]] = {}
     for addr in by_addr:
-        families.setdefault(org_domain(addr.rpartition("@")[2]), []).append(addr)
+        families.setdefault(org_domain_or_self(addr.rpartition("@")[2]), []).append(addr)
     packs: list[Pack] = []
     used_ids: set[str] = set()
     for org, addrs in sorted(families.items()):

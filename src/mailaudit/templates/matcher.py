@@ -15,29 +15,16 @@ text) pieces, so a report can show which words the customer wrote.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from importlib import resources
-from pathlib import Path
 
-from mailaudit.errors import CatalogError
-from mailaudit.model import Address, Signal, SlotValue, TemplateMatch
+from mailaudit.model import Signal, SlotValue, TemplateMatch
 from mailaudit.parse.message import ParsedMessage
 from mailaudit.templates.catalog import (
-    Brand,
-    CatalogData,
+    Catalog,
     Sender,
     SlotSpec,
     Template,
-    load_file,
-    merge,
-)
-from mailaudit.templates.claims import (
-    SenderClaim,
-    display_name_claim,
-    lookalike,
-    on_domains,
 )
 from mailaudit.templates.normalise import match_key, normalise
 from mailaudit.templates.patterns import Segment, gap_before
@@ -45,8 +32,7 @@ from mailaudit.templates.render import Rendered, example_values, render
 from mailaudit.templates.signals import domain_allowed, find_signals_normalised
 from mailaudit.templates.slots import check_slot
 
-__all__ = ["Catalog", "Rendered", "SenderClaim", "claim_of", "example_values", "load_catalog",
-           "match_message", "render"]
+__all__ = ["Rendered", "example_values", "match_message", "render"]
 
 SNIPPET = 300  # characters of off-template text kept per gap
 # Mail systems on the way tag subjects; such a tag is not the sender's text.
@@ -60,232 +46,6 @@ _SCAN_SLOT = 64 * 1024  # characters of a misfilled platform slot scanned for si
 # scanning a 20 MB body for phone numbers costs seconds.
 _SCAN_TEXT = 256 * 1024
 _FIT = 0.5  # share of fixed text below which a template is only "the closest", not a fit
-
-
-class Catalog:
-    """All senders and brands, with the lookups the pipeline needs."""
-
-    def __init__(self, data: CatalogData) -> None:
-        self.senders: tuple[Sender, ...] = data.senders
-        self.brands: tuple[Brand, ...] = data.brands
-        self.files = data.files
-        self._senders = {s.id: s for s in data.senders}
-        self._templates = {t.id: t for s in data.senders for t in s.templates}
-        self._by_address = {a: s for s in data.senders for a in s.addresses}
-        self._brands = {b.name.lower(): b for b in data.brands}
-        # claim_of depends only on (address, display name) and this catalog; mailboxes repeat
-        # the same senders over and over, so the answer is kept (bounded).
-        self._claims: dict[tuple[str, str], SenderClaim | None] = {}
-        self._sender_domains: dict[str, Sender] | None = None
-
-    def sender(self, id: str) -> Sender:
-        try:
-            return self._senders[id]
-        except KeyError:
-            raise KeyError(f"no sender '{id}' in the catalog") from None
-
-    def template(self, id: str) -> Template:
-        try:
-            return self._templates[id]
-        except KeyError:
-            raise KeyError(f"no template '{id}' in the catalog") from None
-
-    def brand(self, name: str) -> Brand:
-        return self._brands[name.lower()]
-
-    def sender_domains(self) -> dict[str, Sender]:
-        """Domains that name one sender (its address and verified DKIM domains below the
-        brand's registrable domain: accountprotection.microsoft.com, not microsoft.com)."""
-        if self._sender_domains is None:
-            roots = {d for b in self.brands for d in b.domains}
-            found: dict[str, Sender] = {}
-            for s in self.senders:
-                for d in (*(a.rpartition("@")[2] for a in s.addresses), *s.dkim_domains):
-                    d = d.lower()
-                    if d and d not in roots:
-                        found.setdefault(d, s)
-            self._sender_domains = found
-        return self._sender_domains
-
-    def by_address(self, addr: str) -> Sender | None:
-        return self._by_address.get(addr.strip().lower())
-
-    @property
-    def templates(self) -> tuple[Template, ...]:
-        return tuple(self._templates.values())
-
-
-def _builtin_files() -> list[tuple[Path, str]]:
-    root = resources.files("mailaudit.templates").joinpath("data")
-    out = []
-    for entry in sorted(root.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".yaml") and not entry.name.startswith("_"):
-            out.append((Path(str(entry)), entry.name))
-    return out
-
-
-def _pack_files(directory: str | Path) -> list[tuple[Path, str]]:
-    path = Path(directory)
-    if path.is_file():
-        return [(path, str(path))]
-    if not path.is_dir():
-        raise CatalogError(f"{path}: template directory not found; give a folder of .yaml "
-                           "template files (see examples/templates)")
-    files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
-    if not files:
-        raise CatalogError(f"{path}: no .yaml template files in this folder")
-    return [(p, str(p)) for p in files]
-
-
-@functools.cache
-def _default_catalog() -> Catalog:
-    return Catalog(merge([load_file(p, label) for p, label in _builtin_files()]))
-
-
-def load_catalog(extra_dirs: Sequence[str | Path] = ()) -> Catalog:
-    """The built-in catalog plus user packs. The built-in one alone is cached per process."""
-    if not extra_dirs:
-        return _default_catalog()
-    files = _builtin_files() + [f for d in extra_dirs for f in _pack_files(d)]
-    return Catalog(merge([load_file(p, label) for p, label in files]))
-
-
-# ---------------------------------------------------------------------------------------------
-# Claims
-
-
-def claim_of(msg: ParsedMessage, catalog: Catalog) -> SenderClaim | None:
-    """Which catalogued sender the message claims to be, or None.
-
-    The (first) From first: its address, a look-alike domain, a notification display name.
-    Then the other headers a reader or a filter takes as the sender: ``Sender:`` (Outlook
-    shows "X on behalf of Y"), Return-Path, DKIM-Signature d=, when they name a catalogued
-    sender and the From is not at the brand's own domain. Last, a notification-style address
-    at the brand's own domain that the catalog does not list (no-reply@microsoft.com).
-    """
-    claim: SenderClaim | None = None
-    if msg.from_:
-        frm = msg.from_[0]
-        key = (frm.address, frm.display_name)
-        cache = catalog._claims
-        if key in cache:
-            claim = cache[key]
-        else:
-            if len(cache) >= 20_000:
-                cache.clear()
-            claim = cache[key] = _claim_of(frm, catalog)
-    if claim is not None:
-        return claim
-    from_domain = msg.from_[0].domain.lower().rstrip(".") if msg.from_ else ""
-    if any(from_domain and on_domains(from_domain, b.domains) for b in catalog.brands):
-        return _brand_domain_claim(msg, catalog)
-    return _header_claim(msg, catalog)
-
-
-_NOTIFY_LOCAL = ("noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply",
-                 "alert", "alerts", "security", "notification", "notifications", "account",
-                 "accountprotection", "account-security", "billing", "invites", "mailer")
-
-
-def _notification_local(local: str) -> bool:
-    local = local.lower()
-    if local in _NOTIFY_LOCAL:
-        return True
-    return any(local.startswith(w + "-") or local.endswith("-" + w) or local.endswith("." + w)
-               for w in ("noreply", "no-reply", "donotreply", "alerts", "security"))
-
-
-def _brand_domain_claim(msg: ParsedMessage, catalog: Catalog) -> SenderClaim | None:
-    """A notification-style From at the brand's own domain, not in the catalog: mail that must
-    authenticate as the brand (a person's address claims nothing)."""
-    frm = msg.from_[0]
-    local, _, domain = frm.address.lower().rpartition("@")
-    if not local or not _notification_local(local):
-        return None
-    for brand in catalog.brands:
-        if on_domains(domain.rstrip("."), brand.domains):
-            senders = _senders_of(catalog, brand)
-            if senders:
-                return SenderClaim(_closest_sender(catalog, brand, domain), "brand-domain",
-                                   f"From {frm.address[:120]}")
-    return None
-
-
-def _header_claim(msg: ParsedMessage, catalog: Catalog) -> SenderClaim | None:
-    frm = msg.from_[0].address.lower() if msg.from_ else ""
-    if msg.sender is not None and msg.sender.address.lower() != frm:
-        sender = catalog.by_address(msg.sender.address)
-        if sender is not None:
-            return SenderClaim(sender, "sender-header", f"Sender: {msg.sender.address[:120]}",
-                               (msg.sender.domain,))
-    specific = catalog.sender_domains()
-    if msg.return_path is not None and msg.return_path.address:
-        rp = msg.return_path
-        sender = catalog.by_address(rp.address) or specific.get(rp.domain.lower().rstrip("."))
-        if sender is not None:
-            return SenderClaim(sender, "envelope", f"Return-Path {rp.address[:120]}",
-                               (rp.domain.lower(),))
-    for value in msg.get_all("dkim-signature")[:20]:
-        d = _tag(value, "d").lower().rstrip(".")
-        sender = specific.get(d) if d else None
-        if sender is not None:
-            return SenderClaim(sender, "dkim-domain", f"DKIM-Signature d={d[:120]}", (d,))
-    return None
-
-
-def _tag(value: str, name: str) -> str:
-    for part in value[:8192].split(";"):
-        k, eq, v = part.partition("=")
-        if eq and k.strip().lower() == name:
-            return "".join(v.split())
-    return ""
-
-
-def _claim_of(frm: Address, catalog: Catalog) -> SenderClaim | None:
-    sender = catalog.by_address(frm.address)
-    if sender is not None:
-        return SenderClaim(sender, "address", frm.address.lower())
-    domain = frm.domain.lower().rstrip(".")
-    for brand in catalog.brands:
-        if domain and on_domains(domain, brand.domains):
-            continue  # the brand's own domain: a person or an uncatalogued sender, not a claim
-        # A look-alike domain is the stronger evidence (it was registered to deceive), so it
-        # is named first when a message uses both tricks.
-        if domain:
-            why = lookalike(domain, brand)
-            if why is not None:
-                return SenderClaim(_closest_sender(catalog, brand, domain), "lookalike-domain",
-                                   why)
-        if frm.display_name:
-            claimed = display_name_claim(frm.display_name, brand, _senders_of(catalog, brand))
-            if claimed is not None:
-                return SenderClaim(claimed, "display-name",
-                                   f"display name {normalise(frm.display_name)[:120]!r} "
-                                   f"on {domain or 'no domain'}")
-    return None
-
-
-def _senders_of(catalog: Catalog, brand: Brand) -> list[Sender]:
-    return [s for s in catalog.senders if s.brand == brand.name]
-
-
-def _closest_sender(catalog: Catalog, brand: Brand, domain: str) -> Sender:
-    from mailaudit.templates.claims import fold_label
-
-    folded = fold_label(domain.replace(".", ""))
-    best: tuple[int, Sender] | None = None
-    for s in _senders_of(catalog, brand):
-        for a in s.addresses:
-            label = fold_label(a.split("@")[1].split(".")[0])
-            score = len(label) if label and label in folded else 0
-            if best is None or score > best[0]:
-                best = (score, s)
-    assert best is not None, "a brand without senders makes no claims"
-    return best[1]
-
-
-# ---------------------------------------------------------------------------------------------
-# Matching
 
 
 @dataclass(slots=True)

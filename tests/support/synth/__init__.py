@@ -14,7 +14,7 @@ def build_sample_set(out: Path, *, seed: int = 2026, key_dir: Path | None = None
                      template_dirs: Sequence[Path] = ()) -> list[Path]:
     """Build the samples into ``out`` (keys from ``key_dir``, default ``out/keys``)."""
     from mailaudit.errors import MailauditError
-    from mailaudit.templates.matcher import load_catalog
+    from mailaudit.templates.catalog import load_catalog
     from support.synth.layout import write_samples
     from support.synth.notify import open_workshop
     from support.synth.readme import readme_text

@@ -25,8 +25,7 @@ from support.synth.receive import receive
 from support.synth.sign import DkimSpec, add_dkim_signature
 
 if TYPE_CHECKING:
-    from mailaudit.templates.catalog import Sender, Template
-    from mailaudit.templates.matcher import Catalog
+    from mailaudit.templates.catalog import Catalog, Sender, Template
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +67,7 @@ def signer_for(sender: Sender) -> world.Signer:
 
 def open_workshop(key_dir: Path | None, catalog: Catalog | None = None) -> Workshop:
     if catalog is None:
-        from mailaudit.templates.matcher import load_catalog
+        from mailaudit.templates.catalog import load_catalog
 
         catalog = load_catalog()
     keys = load_or_create_keys(key_dir, world.KEYS)
