@@ -193,58 +193,17 @@ def _file_units(path: str, shard_bytes: int) -> list[Shard]:
 
 
 def _directory_units(root: str) -> Iterator[Shard | SourceError]:
-    """The files and Maildir folders under ``root``, in the order (and with the rules) of
-    ``sources.directory``, so that the records come out as in a local run."""
-    from mailaudit.sources import directory, maildir
-    from mailaudit.sources.sniff import os_error, source_error
+    """The files and Maildir folders under ``root``, walked by ``sources.directory`` itself,
+    so that the records come out as in a local run."""
+    from mailaudit.sources.directory import walk_units
 
-    try:
-        top = os.stat(root)
-    except OSError as exc:
-        yield os_error(root, exc)
-        return
-    visited = {(top.st_dev, top.st_ino)}
-    stack: list[Iterator[Any]] = []  # sources.directory entries
-
-    def enter(path: str) -> Iterator[Shard | SourceError]:
-        entries, error = directory._listing(path)
-        if error is not None:
-            yield error
-            return
-        names = {entry.name for entry in entries}
-        if any(sub in names for sub in maildir.MESSAGE_DIRS) and maildir.detect(path):
-            yield Shard(0, path, "maildir")
-            skip = {*maildir.MESSAGE_DIRS, "tmp"}
-            entries = [entry for entry in entries if entry.name not in skip]
-        stack.append(iter(entries))
-
-    yield from enter(root)
-    while stack:
-        entry = next(stack[-1], None)
-        if entry is None:
-            stack.pop()
-            continue
-        if entry.name.startswith(".") and not directory._is_maildir_folder(entry):
-            continue
-        try:
-            is_dir = entry.is_dir()
-            is_file = not is_dir and entry.is_file()
-        except OSError:
-            is_dir = is_file = False
-        if is_dir:
-            try:
-                info = entry.stat()
-            except OSError as exc:
-                yield os_error(entry.path, exc, listed=True)
-                continue
-            if (info.st_dev, info.st_ino) not in visited:
-                visited.add((info.st_dev, info.st_ino))
-                yield from enter(entry.path)
-        elif is_file:
-            yield Shard(0, entry.path, member=True)
-        elif entry.is_symlink() and not os.path.exists(entry.path):
-            yield source_error(entry.path, "not-found",
-                               "symbolic link to a file that does not exist; fix or remove it")
+    for unit in walk_units(root):
+        if isinstance(unit, SourceError):
+            yield unit
+        elif unit[0] == "maildir":
+            yield Shard(0, unit[1], "maildir")
+        else:
+            yield Shard(0, unit[1], member=True)
 
 
 # --- the task (worker side) -------------------------------------------------------------------

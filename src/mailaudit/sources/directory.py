@@ -86,7 +86,10 @@ def _listing(path: str) -> tuple[list[_Entry], SourceError | None]:
         return [], os_error(path, exc, listed=True)
 
 
-def _walk(root: str, limits: Limits) -> Iterator[Item]:
+def walk_units(root: str) -> Iterator[tuple[str, str] | SourceError]:
+    """What a scan of ``root`` reads, in order: ``("maildir", path)`` for a Maildir's own
+    messages, ``("file", path)`` for every other file, or an error. The one walk behind local
+    runs and the Dask engine's shards, so both see the same messages in the same order."""
     try:
         top = os.stat(root)
     except OSError as exc:
@@ -94,7 +97,7 @@ def _walk(root: str, limits: Limits) -> Iterator[Item]:
         return
     visited = {(top.st_dev, top.st_ino)}
     stack: list[Iterator[_Entry]] = []
-    yield from _enter(root, stack, limits)
+    yield from _enter(root, stack)
     while stack:
         entry = next(stack[-1], None)
         if entry is None:
@@ -115,24 +118,33 @@ def _walk(root: str, limits: Limits) -> Iterator[Item]:
                 continue
             if (info.st_dev, info.st_ino) not in visited:
                 visited.add((info.st_dev, info.st_ino))
-                yield from _enter(entry.path, stack, limits)
+                yield from _enter(entry.path, stack)
         elif is_file:
-            yield from iter_file(entry.path, limits=limits, member=True)
+            yield ("file", entry.path)
         elif entry.is_symlink() and not os.path.exists(entry.path):
             yield source_error(entry.path, "not-found",
                                "symbolic link to a file that does not exist; fix or remove it")
 
 
-def _enter(path: str, stack: list[Iterator[_Entry]],
-           limits: Limits) -> Iterator[Item]:
-    """Read a directory's own Maildir messages now and queue the rest of its entries."""
+def _walk(root: str, limits: Limits) -> Iterator[Item]:
+    for unit in walk_units(root):
+        if isinstance(unit, SourceError):
+            yield unit
+        elif unit[0] == "maildir":
+            yield from maildir.iter_maildir(unit[1], limits=limits)
+        else:
+            yield from iter_file(unit[1], limits=limits, member=True)
+
+
+def _enter(path: str, stack: list[Iterator[_Entry]]) -> Iterator[tuple[str, str] | SourceError]:
+    """Name a directory's own Maildir messages now and queue the rest of its entries."""
     entries, error = _listing(path)
     if error is not None:
         yield error
         return
     names = {entry.name for entry in entries}
     if any(sub in names for sub in maildir.MESSAGE_DIRS) and maildir.detect(path):
-        yield from maildir.iter_maildir(path, limits=limits)
+        yield ("maildir", path)
         skip = {*maildir.MESSAGE_DIRS, "tmp"}
         entries = [entry for entry in entries if entry.name not in skip]
     stack.append(iter(entries))
