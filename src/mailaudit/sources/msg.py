@@ -11,20 +11,20 @@ yielded as messages of their own, with locator ``msg:attachment=<n>`` and the ca
 
 from __future__ import annotations
 
-import base64
 import io
-import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from mailaudit.model import MessageRef, RawMessage, SourceError
 from mailaudit.options import Limits
+from mailaudit.sources import mapi
+from mailaudit.sources.mapi import reason
 from mailaudit.sources.sniff import (
     OLE_MAGIC,
+    has_magic,
     open_readonly,
     os_error,
-    read_head,
     source_error,
 )
 
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 Item = RawMessage | SourceError
 
-SOURCE_HEADER = "X-Mailaudit-Source"
 _PROPS = "__properties_version1.0"
 _EMBEDDED = "__substg1.0_3701000D"
 _RECIP = "__recip_version1.0_#"
@@ -44,17 +43,10 @@ _HEADER_TOP, _HEADER_EMBEDDED, _HEADER_OBJECT = 32, 24, 8
 _MAX_PROPS_BYTES = 1 << 20
 
 # Property ids ([MS-OXPROPS]).
-_SUBJECT, _TRANSPORT_HEADERS, _BODY, _HTML, _MESSAGE_ID = 0x0037, 0x007D, 0x1000, 0x1013, 0x1035
-_SENDER_NAME, _SENDER_EMAIL, _SENDER_SMTP = 0x0C1A, 0x0C1F, 0x5D01
-_SENT_REP_NAME, _SENT_REP_EMAIL, _SENT_REP_SMTP = 0x0042, 0x0065, 0x5D02
-_DISPLAY_TO = 0x0E04
-_RECIP_NAME, _RECIP_EMAIL, _RECIP_SMTP = 0x3001, 0x3003, 0x39FE
-_ATTACH_DATA, _ATTACH_LONG_NAME, _ATTACH_NAME, _ATTACH_MIME, _ATTACH_CID = (
-    0x3701, 0x3707, 0x3704, 0x370E, 0x3712)
+_ATTACH_DATA = 0x3701
 _TAG_RECIP_TYPE = 0x0C150003
 _TAG_MESSAGE_CODEPAGE, _TAG_INTERNET_CPID, _TAG_LOCALE_ID = 0x3FFD0003, 0x3FDE0003, 0x3FF10003
 _TAG_DELIVERY_TIME, _TAG_SUBMIT_TIME = 0x0E060040, 0x00390040
-_RECIP_FIELDS = {1: "To", 2: "Cc", 3: "Bcc"}
 
 # MIME names for the Windows code pages Outlook records (PR_INTERNET_CPID).
 _CODEPAGE_NAMES = {65001: "utf-8", 20127: "us-ascii", 1200: "utf-16le", 932: "shift_jis",
@@ -76,18 +68,11 @@ _INTERNET_TO_ANSI = {50220: 932, 50221: 932, 50222: 932, 51932: 932, 20932: 932,
                      54936: 936, 51949: 949, 20866: 1251, 21866: 1251, 28595: 1251,
                      28592: 1250, 28597: 1253, 28599: 1254, 28598: 1255, 28596: 1256}
 _ANSI_CODEPAGES = frozenset({874, 932, 936, 949, 950, *range(1250, 1259)})
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
-_MIME_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]{1,64}/[A-Za-z0-9!#$&^_.+-]{1,64}")
-_DROPPED_FIELDS = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
 
 
 def detect(path: str) -> bool:
     """The file starts with the OLE2 compound-file signature."""
-    try:
-        with open_readonly(path) as stream:
-            return read_head(stream, len(OLE_MAGIC)) == OLE_MAGIC
-    except OSError:
-        return False
+    return has_magic(path, OLE_MAGIC)
 
 
 def extra_missing_error(path: str) -> SourceError:
@@ -118,7 +103,7 @@ def iter_msg(path: str, *, limits: Limits, data: bytes | None = None) -> Iterato
         if isinstance(exc, OSError) and exc.errno is not None:  # the OS, not the content
             yield os_error(path, exc, listed=True)
             return
-        yield source_error(path, "bad-msg", f"damaged OLE2 compound file ({_reason(exc)}); "
+        yield source_error(path, "bad-msg", f"damaged OLE2 compound file ({reason(exc)}); "
                            "save the message from Outlook again")
         return
     try:
@@ -134,11 +119,6 @@ def iter_msg(path: str, *, limits: Limits, data: bytes | None = None) -> Iterato
         stream.close()
 
 
-def _reason(exc: Exception) -> str:
-    text = _CONTROLS.sub(" ", str(exc)).strip()[:200]
-    return text or type(exc).__name__
-
-
 def _walk(store: _Store, ref: MessageRef, parent: MessageRef | None, depth: int,
           limits: Limits) -> Iterator[Item]:
     try:
@@ -146,7 +126,7 @@ def _walk(store: _Store, ref: MessageRef, parent: MessageRef | None, depth: int,
         yield RawMessage(ref, data, truncated=cut, parent=parent)
     except Exception as exc:  # a damaged stream inside an otherwise readable file
         yield SourceError(ref, "bad-msg", f"{ref.display()}: damaged Outlook message "
-                          f"({_reason(exc)}); save the message from Outlook again")
+                          f"({reason(exc)}); save the message from Outlook again")
         return
     if depth >= limits.max_mime_depth:
         return
@@ -203,11 +183,7 @@ class _Store:
         value = self.props.get(tag)
         if not value:
             return None
-        ticks = int.from_bytes(value, "little")  # FILETIME: 100 ns since 1601-01-01 UTC
-        try:
-            return datetime(1601, 1, 1, tzinfo=UTC) + timedelta(microseconds=ticks // 10)
-        except OverflowError:
-            return None
+        return mapi.filetime(value)
 
     def codec(self) -> str:
         """The code page of this object's 8-bit strings."""
@@ -267,10 +243,14 @@ def python_codec(codepage: int) -> str:
 
 
 def _build(store: _Store, limits: Limits) -> tuple[bytes, bool]:
-    transport = store.string(_TRANSPORT_HEADERS)
-    head = _transport_head(transport) if transport and transport.strip() else b""
+    transport = store.string(mapi.TRANSPORT_HEADERS)
+    head = (mapi.transport_head(transport, "msg-transport-headers")
+            if transport and transport.strip() else b"")
     if not head:
-        head = _synthesized_head(store, limits)
+        head = mapi.properties_head(
+            store.string, _recipients(store, limits), subject=store.string(mapi.SUBJECT) or "",
+            when=store.time(_TAG_DELIVERY_TIME) or store.time(_TAG_SUBMIT_TIME),
+            source="msg-properties")
     budget = max(0, limits.max_message_bytes - len(head))
     body, cut = _mime_body(store, budget, limits)
     data = head + body
@@ -279,123 +259,28 @@ def _build(store: _Store, limits: Limits) -> tuple[bytes, bool]:
     return data, cut
 
 
-def _transport_head(text: str, source: str = "msg-transport-headers") -> bytes:
-    """The saved transport headers, up to their first blank line, in CRLF, without the fields
-    that describe the original body (we attach a rebuilt one)."""
-    kept: list[str] = []
-    dropping = False
-    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        if not line.strip():
-            if kept:
-                break  # a blank line ends the header section (RFC 5322 2.1)
-            continue
-        if line[0] in " \t":
-            if not dropping and kept:
-                kept.append(line)
-            continue
-        name = line.split(":", 1)[0].strip().lower()
-        dropping = name in _DROPPED_FIELDS
-        if not dropping:
-            kept.append(line)
-    if not kept:
-        return b""
-    kept.append(f"{SOURCE_HEADER}: {source}")
-    return ("\r\n".join(kept) + "\r\n").encode("utf-8", "surrogateescape")
-
-
-def _clean(value: str) -> str:
-    # Property values are attacker text: a CR or LF in a subject must not start a new header.
-    return _CONTROLS.sub(" ", value).strip()
-
-
-def _encoded(value: str) -> str:
-    value = _clean(value)
-    if value.isascii():
-        return value
-    from email.header import Header  # lazily: .msg input is rare, the email package is not light
-
-    return Header(value, "utf-8").encode(linesep="\r\n")
-
-
-def _address(name: str | None, email: str | None) -> str:
-    name = _clean(name or "")
-    email = _clean(email or "").replace(" ", "").replace("<", "").replace(">", "")
-    if not email:
-        return _encoded(name)
-    from email.utils import formataddr
-
-    return formataddr((name, email), charset="utf-8") if name and name != email else email
-
-
-def _sender(store: _Store) -> str:
-    smtp = store.string(_SENDER_SMTP) or store.string(_SENT_REP_SMTP)
-    email = store.string(_SENDER_EMAIL) or store.string(_SENT_REP_EMAIL) or ""
-    if not smtp and "@" in email:
-        smtp = email  # an Exchange sender's PR_SENDER_EMAIL_ADDRESS is an X.500 DN, not mail
-    name = store.string(_SENDER_NAME) or store.string(_SENT_REP_NAME)
-    return _address(name, smtp or "")
-
-
-def _synthesized_head(store: _Store, limits: Limits) -> bytes:
-    sender = _sender(store)
-    fields = [f"From: {sender}"] if sender else []
-    by_kind: dict[str, list[str]] = {}
+def _recipients(store: _Store, limits: Limits) -> Iterator[mapi.Recipient]:
     for _number, prefix in store.children(_RECIP)[: limits.max_headers]:
         recip = store.sub(prefix, _HEADER_OBJECT)
-        email = recip.string(_RECIP_SMTP) or recip.string(_RECIP_EMAIL)
-        kind = _RECIP_FIELDS.get(recip.integer(_TAG_RECIP_TYPE) or 1, "To")
-        by_kind.setdefault(kind, []).append(_address(recip.string(_RECIP_NAME), email))
-    if not by_kind and (display_to := store.string(_DISPLAY_TO)):
-        by_kind["To"] = [_encoded(display_to)]
-    for kind in ("To", "Cc", "Bcc"):
-        if by_kind.get(kind):
-            fields.append(f"{kind}: " + ",\r\n ".join(by_kind[kind]))
-    fields.append(f"Subject: {_encoded(store.string(_SUBJECT) or '')}")
-    when = store.time(_TAG_DELIVERY_TIME) or store.time(_TAG_SUBMIT_TIME)
-    if when is not None:
-        from email.utils import format_datetime
-
-        fields.append(f"Date: {format_datetime(when)}")
-    message_id = _clean(store.string(_MESSAGE_ID) or "")
-    if message_id:
-        fields.append(f"Message-ID: {message_id}")
-    fields.append(f"{SOURCE_HEADER}: msg-properties")
-    return ("\r\n".join(fields) + "\r\n").encode("utf-8")
-
-
-def _leaf(content_type: str, data: bytes, extra: tuple[str, ...] = ()) -> bytes:
-    head = [f"Content-Type: {content_type}", "Content-Transfer-Encoding: base64", *extra]
-    encoded = base64.encodebytes(data).replace(b"\n", b"\r\n")
-    return ("\r\n".join(head) + "\r\n\r\n").encode("ascii") + encoded
-
-
-def _multipart(subtype: str, parts: list[bytes]) -> bytes:
-    # Every leaf is base64, whose alphabet has no "_": the fixed boundary cannot occur inside,
-    # and the same .msg gives the same bytes on every run.
-    boundary = f"=_mailaudit_{subtype}"
-    out = [f'Content-Type: multipart/{subtype}; boundary="{boundary}"\r\n\r\n'.encode("ascii")]
-    for part in parts:
-        out.append(f"--{boundary}\r\n".encode("ascii"))
-        out.append(part)
-    out.append(f"--{boundary}--\r\n".encode("ascii"))
-    return b"".join(out)
+        yield mapi.Recipient(recip.integer(_TAG_RECIP_TYPE), recip.string(mapi.RECIP_NAME),
+                             recip.string(mapi.RECIP_SMTP) or recip.string(mapi.RECIP_EMAIL))
 
 
 def _mime_body(store: _Store, budget: int, limits: Limits) -> tuple[bytes, bool]:
     cut = False
     alternatives: list[bytes] = []
-    text = store.string(_BODY, budget)
+    text = store.string(mapi.BODY, budget)
     if text is not None:
-        alternatives.append(_leaf('text/plain; charset="utf-8"', text.encode("utf-8")))
-    html = store.binary(_HTML, budget)
+        alternatives.append(mapi.leaf('text/plain; charset="utf-8"', text.encode("utf-8")))
+    html = store.binary(mapi.HTML, budget)
     if html is not None:
         charset = python_codec(store.integer(_TAG_INTERNET_CPID) or 65001)
-        alternatives.append(_leaf(f'text/html; charset="{charset}"', html))
-    elif (html_text := store.string(_HTML, budget)) is not None:
-        alternatives.append(_leaf('text/html; charset="utf-8"', html_text.encode("utf-8")))
+        alternatives.append(mapi.leaf(f'text/html; charset="{charset}"', html))
+    elif (html_text := store.string(mapi.HTML, budget)) is not None:
+        alternatives.append(mapi.leaf('text/html; charset="utf-8"', html_text.encode("utf-8")))
     if not alternatives:
-        alternatives.append(_leaf('text/plain; charset="utf-8"', b""))
-    body = alternatives[0] if len(alternatives) == 1 else _multipart("alternative", alternatives)
+        alternatives.append(mapi.leaf('text/plain; charset="utf-8"', b""))
+    body = mapi.alternatives(alternatives)
     used = len(body)
     attachments: list[bytes] = []
     for _number, prefix in store.children(_ATTACH)[: limits.max_mime_parts]:
@@ -406,24 +291,7 @@ def _mime_body(store: _Store, budget: int, limits: Limits) -> tuple[bytes, bool]
         if data is None:  # attached by reference, or over the size limit
             cut = cut or attach.size(f"__substg1.0_{_ATTACH_DATA:04X}0102") > 0
             continue
-        part = _attachment(attach, data)
+        part = mapi.attachment_part(attach.string, data)
         used += len(part)
         attachments.append(part)
-    if attachments:
-        body = _multipart("mixed", [body, *attachments])
-    return b"MIME-Version: 1.0\r\n" + body, cut
-
-
-def _attachment(attach: _Store, data: bytes) -> bytes:
-    from urllib.parse import quote
-
-    mime = _clean(attach.string(_ATTACH_MIME) or "")
-    content_type = mime if _MIME_TYPE.fullmatch(mime) else "application/octet-stream"
-    name = _clean(attach.string(_ATTACH_LONG_NAME) or attach.string(_ATTACH_NAME)
-                  or attach.string(_RECIP_NAME) or "")
-    extra = ["Content-Disposition: attachment" + (
-        f"; filename*=utf-8''{quote(name, safe='')}" if name else "")]
-    cid = _clean(attach.string(_ATTACH_CID) or "").strip("<>").replace(" ", "")
-    if cid:
-        extra.append(f"Content-ID: <{cid}>")
-    return _leaf(content_type, data, tuple(extra))
+    return mapi.mime_message(body, attachments), cut

@@ -1,7 +1,7 @@
 """Outlook PST and OST files ([MS-PST]), read with libpff-python (``pypff``, the ``pst`` extra).
 
 A PST keeps MAPI properties, not the message as it arrived. For each message we rebuild
-RFC 5322 bytes the same way as for a .msg (``sources.msg``): the transport headers Exchange
+RFC 5322 bytes the same way as for a .msg (``sources.mapi``): the transport headers Exchange
 saved (PR_TRANSPORT_MESSAGE_HEADERS), then a MIME body made from the stored plain, HTML or RTF
 body and the file attachments. A header ``X-Mailaudit-Source: pst-transport-headers`` marks
 the result. Messages created locally (drafts, items imported without headers, most ANSI PSTs)
@@ -28,22 +28,15 @@ import io
 import re
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from mailaudit.model import Finding, MessageRef, RawMessage, Severity, SourceError
 from mailaudit.options import Limits
-from mailaudit.sources.msg import (
-    _address,
-    _clean,
-    _encoded,
-    _leaf,
-    _multipart,
-    _reason,
-    _transport_head,
-    python_codec,
-)
-from mailaudit.sources.sniff import PST_MAGIC, open_readonly, os_error, read_head, source_error
+from mailaudit.sources import mapi
+from mailaudit.sources.mapi import reason
+from mailaudit.sources.msg import python_codec
+from mailaudit.sources.sniff import PST_MAGIC, has_magic, open_readonly, os_error, source_error
 
 Item = RawMessage | SourceError
 
@@ -54,19 +47,13 @@ NO_HEADERS_CAVEAT = ("transport headers missing (item created locally or saved w
                      "DKIM, SPF, DMARC, ARC and recorded results could not be checked")
 
 # Property ids ([MS-OXPROPS]).
-_MESSAGE_CLASS, _SUBJECT, _TRANSPORT_HEADERS, _MESSAGE_ID = 0x001A, 0x0037, 0x007D, 0x1035
-_BODY, _HTML = 0x1000, 0x1013
-_SENDER_NAME, _SENDER_EMAIL, _SENDER_SMTP = 0x0C1A, 0x0C1F, 0x5D01
-_SENT_REP_NAME, _SENT_REP_EMAIL, _SENT_REP_SMTP = 0x0042, 0x0065, 0x5D02
-_DISPLAY_TO = 0x0E04
+_MESSAGE_CLASS = 0x001A
 _DELIVERY_TIME, _SUBMIT_TIME = 0x0E06, 0x0039
 _MESSAGE_CODEPAGE, _INTERNET_CPID = 0x3FFD, 0x3FDE
-_RECIP_NAME, _RECIP_EMAIL, _RECIP_SMTP, _RECIP_TYPE = 0x3001, 0x3003, 0x39FE, 0x0C15
-_ATTACH_LONG_NAME, _ATTACH_NAME, _ATTACH_METHOD, _ATTACH_MIME, _ATTACH_CID = (
-    0x3707, 0x3704, 0x3705, 0x370E, 0x3712)
+_RECIP_TYPE = 0x0C15
+_ATTACH_METHOD = 0x3705
 _ATTACH_EMBEDDED_MSG = 5  # PR_ATTACH_METHOD afEmbeddedMessage ([MS-OXCMSG] 2.2.2.9)
 _ATTACH_BY_VALUE = frozenset({1, 6})  # afByValue, afOle: the bytes are in the file
-_RECIP_FIELDS = {1: "To", 2: "Cc", 3: "Bcc"}
 _STRING8, _UNICODE = 0x001E, 0x001F
 
 # Message classes that are not mail ([MS-OXOCAL], [MS-OXOCNTC], [MS-OXOTASK], [MS-OXONOTE],
@@ -85,11 +72,7 @@ _SKIPPED: Counter[tuple[str, str]] = Counter()
 
 def detect(path: str) -> bool:
     """The file starts with the PST/OST header magic (by content, never by name)."""
-    try:
-        with open_readonly(path) as stream:
-            return read_head(stream, len(PST_MAGIC)) == PST_MAGIC
-    except OSError:
-        return False
+    return has_magic(path, PST_MAGIC)
 
 
 def extra_missing_error(path: str) -> SourceError:
@@ -168,7 +151,7 @@ def _libpff_reason(exc: Exception) -> str:
     # libpff chains its call stack into one message; the first and last links say enough.
     parts = [p.strip() for p in str(exc).replace("\n", ". ").split(". ") if p.strip()]
     text = parts[-1] if parts else ""
-    return _reason(Exception(text[:200])) if text else type(exc).__name__
+    return reason(Exception(text[:200])) if text else type(exc).__name__
 
 
 def _file_codepage(pff: Any) -> str:
@@ -351,21 +334,15 @@ class _Props:
 
     def time(self, pid: int) -> datetime | None:
         data = self.raw(pid)
-        if not data or len(data) < 8:
-            return None
-        ticks = int.from_bytes(data[:8], "little")  # FILETIME: 100 ns since 1601-01-01 UTC
-        try:
-            return datetime(1601, 1, 1, tzinfo=UTC) + timedelta(microseconds=ticks // 10)
-        except OverflowError:
-            return None
+        return mapi.filetime(data) if data else None
 
 
 def build_message(item: Any, props: dict[int, Any], limits: Limits,
                   codepage: str = "cp1252") -> Built:
     """RFC 5322 bytes for one PST message (a ``pypff.message``)."""
     p = _Props(props, codepage)
-    transport = p.string(_TRANSPORT_HEADERS)
-    head = (_transport_head(transport, "pst-transport-headers")
+    transport = p.string(mapi.TRANSPORT_HEADERS)
+    head = (mapi.transport_head(transport, "pst-transport-headers")
             if transport and transport.strip() else b"")
     findings: tuple[Finding, ...] = (Finding(
         REBUILT_CODE, Severity.INFO, "the body was rebuilt from the bodies the PST stores, not "
@@ -373,7 +350,10 @@ def build_message(item: Any, props: dict[int, Any], limits: Limits,
         "results (--trust-authserv-id) say what the receiver saw"),)
     caveat = ""
     if not head:
-        head = _synthesized_head(item, p, limits)
+        head = mapi.properties_head(p.string, _recipients(item, p, limits),
+                                    subject=_subject(item, p),
+                                    when=p.time(_DELIVERY_TIME) or p.time(_SUBMIT_TIME),
+                                    source="pst-properties")
         findings = (*findings, Finding(NO_HEADERS_CODE, Severity.WARNING,
                             "the PST holds no transport headers for this item; its header "
                             "section was made up from the message properties, so nothing "
@@ -387,18 +367,7 @@ def build_message(item: Any, props: dict[int, Any], limits: Limits,
     return Built(data, cut, findings, caveat)
 
 
-def _sender(p: _Props) -> str:
-    smtp = p.string(_SENDER_SMTP) or p.string(_SENT_REP_SMTP)
-    email = p.string(_SENDER_EMAIL) or p.string(_SENT_REP_EMAIL) or ""
-    if not smtp and "@" in email:
-        smtp = email  # an Exchange sender's PR_SENDER_EMAIL_ADDRESS is an X.500 DN, not mail
-    return _address(p.string(_SENDER_NAME) or p.string(_SENT_REP_NAME), smtp or "")
-
-
-def _synthesized_head(item: Any, p: _Props, limits: Limits) -> bytes:
-    sender = _sender(p)
-    fields = [f"From: {sender}"] if sender else []
-    by_kind: dict[str, list[str]] = {}
+def _recipients(item: Any, p: _Props, limits: Limits) -> Iterator[mapi.Recipient]:
     try:
         recipients = item.recipients
         count = recipients.number_of_record_sets if recipients is not None else 0
@@ -408,27 +377,8 @@ def _synthesized_head(item: Any, p: _Props, limits: Limits) -> bytes:
         assert recipients is not None
         recip = _Props({e.entry_type: e for e in recipients.get_record_set(index).entries},
                        p.codepage)
-        email = recip.string(_RECIP_SMTP) or recip.string(_RECIP_EMAIL)
-        if email and "@" not in email:
-            email = ""  # an X.500 DN
-        kind = _RECIP_FIELDS.get(recip.integer(_RECIP_TYPE) or 1, "To")
-        by_kind.setdefault(kind, []).append(_address(recip.string(_RECIP_NAME), email))
-    if not by_kind and (display_to := p.string(_DISPLAY_TO)):
-        by_kind["To"] = [_encoded(display_to)]
-    for kind in ("To", "Cc", "Bcc"):
-        if by_kind.get(kind):
-            fields.append(f"{kind}: " + ",\r\n ".join(by_kind[kind]))
-    fields.append(f"Subject: {_encoded(_subject(item, p))}")
-    when = p.time(_DELIVERY_TIME) or p.time(_SUBMIT_TIME)
-    if when is not None:
-        from email.utils import format_datetime
-
-        fields.append(f"Date: {format_datetime(when)}")
-    message_id = _clean(p.string(_MESSAGE_ID) or "")
-    if message_id:
-        fields.append(f"Message-ID: {message_id}")
-    fields.append("X-Mailaudit-Source: pst-properties")
-    return ("\r\n".join(fields) + "\r\n").encode("utf-8")
+        yield mapi.Recipient(recip.integer(_RECIP_TYPE), recip.string(mapi.RECIP_NAME),
+                             recip.string(mapi.RECIP_SMTP) or recip.string(mapi.RECIP_EMAIL))
 
 
 def _subject(item: Any, p: _Props) -> str:
@@ -438,32 +388,32 @@ def _subject(item: Any, p: _Props) -> str:
         subject = None
     if isinstance(subject, str):
         return subject
-    raw = p.string(_SUBJECT) or ""
+    raw = p.string(mapi.SUBJECT) or ""
     return raw[2:] if raw.startswith("\x01") else raw
 
 
 def _mime_body(item: Any, p: _Props, budget: int, limits: Limits) -> tuple[bytes, bool]:
     cut = False
     alternatives: list[bytes] = []
-    text = p.string(_BODY)
+    text = p.string(mapi.BODY)
     if text is not None:
-        alternatives.append(_leaf('text/plain; charset="utf-8"', text.encode("utf-8")))
-    html_entry = p.props.get(_HTML)
+        alternatives.append(mapi.leaf('text/plain; charset="utf-8"', text.encode("utf-8")))
+    html_entry = p.props.get(mapi.HTML)
     if html_entry is not None and html_entry.data is not None:
         if html_entry.value_type in (_UNICODE, _STRING8):
-            html_text = p.string(_HTML) or ""
-            alternatives.append(_leaf('text/html; charset="utf-8"', html_text.encode("utf-8")))
+            html_text = p.string(mapi.HTML) or ""
+            alternatives.append(mapi.leaf('text/html; charset="utf-8"', html_text.encode("utf-8")))
         else:
             charset = python_codec(p.integer(_INTERNET_CPID) or 65001)
-            alternatives.append(_leaf(f'text/html; charset="{charset}"', bytes(html_entry.data)))
+            alternatives.append(mapi.leaf(f'text/html; charset="{charset}"', bytes(html_entry.data)))
     if not alternatives:
         try:
             rtf = item.rtf_body  # libpff decompresses PR_RTF_COMPRESSED ([MS-OXRTFCP])
         except Exception:
             rtf = None
-        alternatives.append(_leaf("text/rtf", bytes(rtf)) if rtf else _leaf(
+        alternatives.append(mapi.leaf("text/rtf", bytes(rtf)) if rtf else mapi.leaf(
             'text/plain; charset="utf-8"', b""))
-    body = alternatives[0] if len(alternatives) == 1 else _multipart("alternative", alternatives)
+    body = mapi.alternatives(alternatives)
     if len(body) > budget:
         cut = True
     used = len(body)
@@ -479,12 +429,10 @@ def _mime_body(item: Any, p: _Props, budget: int, limits: Limits) -> tuple[bytes
             cut = cut or size > 0
             continue
         data = bytes(attach.read_buffer(size)) if size else b""
-        part = _attachment(a, data)
+        part = mapi.attachment_part(a.string, data)
         used += len(part)
         attachments.append(part)
-    if attachments:
-        body = _multipart("mixed", [body, *attachments])
-    return b"MIME-Version: 1.0\r\n" + body, cut
+    return mapi.mime_message(body, attachments), cut
 
 
 def _attachments(item: Any, limits: Limits, codepage: str) -> Iterator[tuple[Any, _Props]]:
@@ -512,19 +460,3 @@ def _embedded_messages(item: Any, limits: Limits) -> Iterator[tuple[int, Any]]:
             yield index, attach.get_sub_item(0)
         except Exception as exc:
             yield index, exc
-
-
-def _attachment(a: _Props, data: bytes) -> bytes:
-    from urllib.parse import quote
-
-    mime = _clean(a.string(_ATTACH_MIME) or "")
-    content_type = mime if re.fullmatch(r"[A-Za-z0-9!#$&^_.+-]{1,64}/[A-Za-z0-9!#$&^_.+-]{1,64}",
-                                        mime) else "application/octet-stream"
-    name = _clean(a.string(_ATTACH_LONG_NAME) or a.string(_ATTACH_NAME)
-                  or a.string(_RECIP_NAME) or "")
-    extra = ["Content-Disposition: attachment" + (
-        f"; filename*=utf-8''{quote(name, safe='')}" if name else "")]
-    cid = _clean(a.string(_ATTACH_CID) or "").strip("<>").replace(" ", "")
-    if cid:
-        extra.append(f"Content-ID: <{cid}>")
-    return _leaf(content_type, data, tuple(extra))

@@ -15,7 +15,7 @@ from mailaudit.readonly import HEAD_BYTES, list_dir, open_readonly, read_head, r
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # [MS-CFB] 2.2 compound file header signature
 PST_MAGIC = b"!BDN"  # [MS-PST] 2.2.2.6: dwMagic of a PST or OST file header
-__all__ = ["HEAD_BYTES", "OLE_MAGIC", "PST_MAGIC", "SNIFF_BYTES", "Form", "classify", "is_binary", "list_dir",
+__all__ = ["HEAD_BYTES", "OLE_MAGIC", "PST_MAGIC", "SNIFF_BYTES", "Form", "classify", "has_magic", "is_binary", "list_dir",
            "open_readonly", "os_error", "read_head", "read_limited", "source_error",
            "starts_like_header"]
 SNIFF_BYTES = 4096  # how far "binary" is judged (NUL bytes)
@@ -88,6 +88,15 @@ def classify(head: bytes, *, strict: bool) -> Form:
     if strict or b"\x00" in head[:SNIFF_BYTES] or not has_header_line(head):
         return Form.NOT_MAIL
     return Form.EML
+
+
+def has_magic(path: str, magic: bytes) -> bool:
+    """The file at ``path`` starts with ``magic`` (by content, never by name)."""
+    try:
+        with open_readonly(path) as stream:
+            return read_head(stream, len(magic)) == magic
+    except OSError:
+        return False
 
 
 def is_binary(head: bytes) -> bool:
