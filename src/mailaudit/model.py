@@ -7,12 +7,49 @@ it pickles (for the process pool). It knows no JSON: the documented schema is wr
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
 SCHEMA_VERSION = "mailaudit/1"
 
 PropValue = str | int | float | bool | None
+
+
+class Props(Mapping[str, PropValue]):
+    """A check's properties (RFC 8601 ptype.property names, plus ours): read-only, in the
+    order they were given (the JSON keeps it), hashable and picklable."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, PropValue] | Iterable[tuple[str, PropValue]] = (),
+                 ) -> None:
+        self._items: dict[str, PropValue] = dict(items)
+
+    def __getitem__(self, key: str) -> PropValue:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._items.items()))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Props):
+            return self._items == other._items
+        if isinstance(other, Mapping):
+            return self._items == dict(other.items())
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Props({self._items!r})"
+
+    def __reduce__(self) -> tuple[type[Props], tuple[dict[str, PropValue]]]:
+        return (Props, (self._items,))
 
 
 class Verdict(StrEnum):
@@ -129,7 +166,8 @@ class CheckResult:
     method: str  # dkim, spf, dmarc, arc, compauth, iprev, ...
     result: str  # pass, fail, softfail, neutral, none, temperror, permerror, policy, ...
     reason: str = ""
-    props: dict[str, PropValue] = field(default_factory=dict)
+    # Read-only: a dict given here is copied into ``Props``.
+    props: Mapping[str, PropValue] = field(default_factory=Props)
     # DKIM: why a signature did not pass (body-hash, signature, key-missing, key-not-captured,
     # key-tempfail, key-revoked, key, tags, expired), "" when it passed or is not DKIM.
     failure: str = ""
@@ -137,6 +175,10 @@ class CheckResult:
     body_hash: str = ""
     # Recorded results: the result token as written when it is not an RFC 8601 keyword.
     raw_result: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.props, Props):
+            object.__setattr__(self, "props", Props(self.props))
 
     @property
     def conclusive(self) -> bool:

@@ -99,6 +99,8 @@ def check_json(c: CheckResult) -> dict[str, Any]:
     method = method_name(c.method)
     # The typed fields appear in the documented props (schema mailaudit/1 keeps its keys).
     props: dict[str, Any] = dict(c.props)
+    if c.method == "dkim" and c.failure == "key-not-captured":
+        props["dkim.unverifiable"] = True
     if c.failure:
         props["dkim.failure"] = c.failure
     if c.body_hash:

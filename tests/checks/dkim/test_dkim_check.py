@@ -15,6 +15,7 @@ from mailaudit.checks.dkim.tags import parse_tags
 from mailaudit.dns.snapshot import SnapshotResolver
 from mailaudit.model import Severity
 from mailaudit.parse.message import ParsedMessage
+from mailaudit.report.schema import check_json
 from support.synth.keys import generate_key
 
 BASE = (b"From: Alice <alice@example.com>\r\nTo: bob@example.org\r\nSubject: hello\r\n"
@@ -77,9 +78,10 @@ def test_missing_key_and_uncaptured_key_stay_apart(rsa_key: tuple[bytes, str]) -
     (gone,), _ = check_dkim(msg(raw), SnapshotResolver({}, complete=True))
     (unknown,), _ = check_dkim(msg(raw), SnapshotResolver({}, complete=False))
     assert gone.result == "permerror" and "does not exist" in gone.reason
-    assert "dkim.unverifiable" not in gone.props
+    assert "dkim.unverifiable" not in check_json(gone)["props"]
     assert unknown.result == "temperror" and unknown.reason == KEY_NOT_CAPTURED
-    assert unknown.props["dkim.unverifiable"] is True
+    assert unknown.failure == "key-not-captured"
+    assert check_json(unknown)["props"]["dkim.unverifiable"] is True
 
 
 def test_timeout_is_temperror(rsa_key: tuple[bytes, str]) -> None:

@@ -178,8 +178,6 @@ def _check_one(raw: bytes, view: fast.MessageView, idx: int, sig_value: bytes,
         "dkim.h": ":".join(h.decode("utf-8", "replace") for h in signed),
         "dkim.index": idx,
     }
-    if failure == "key-not-captured":
-        props["dkim.unverifiable"] = True  # schema mailaudit/1 (docs/schema.md); output only
     return (CheckResult("dkim", result, reason, props, failure=failure, body_hash=body_hash),
             _findings(view, idx, tags))
 
