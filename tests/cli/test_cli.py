@@ -188,3 +188,37 @@ def test_output_file_and_human_summary(tmp_path: Path) -> None:
     assert res.stdout == b""
     text = out.read_text()
     assert "Summary" in text and "\x1b" not in text
+
+
+# --- one place turns a MailauditError into a sentence and an exit code (cli.main) ---------------
+
+@pytest.mark.parametrize("verb", [
+    ["check", GENUINE],
+    ["spf", "--ip", "192.0.2.1", "--mail-from", "a@example.com"],
+    ["dmarc", "example.com"],
+    ["dkim", GENUINE],
+    ["templates", "learn", GENUINE, "-o", "{out}"],
+], ids=["check", "spf", "dmarc", "dkim", "templates-learn"])
+def test_every_verb_says_a_bad_snapshot_the_same_way(tmp_path: Path, verb: list[str | Path]) -> None:
+    bad = tmp_path / "dns.json"
+    bad.write_text("{not json")
+    args = [str(a).replace("{out}", str(tmp_path / "out")) for a in verb]
+    res = run(*args, "--dns-snapshot", bad)
+    assert res.returncode == ExitCode.INPUT, res.stderr
+    lines = res.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"mailaudit: {bad}: ") and "not valid JSON" in lines[0]
+    assert b"not valid JSON" not in res.stdout
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("verb", [["templates", "list"], ["templates", "show", "x"],
+                                  ["templates", "test", GENUINE], ["check", GENUINE, "--offline"]],
+                         ids=["list", "show", "test", "check"])
+def test_every_verb_says_a_bad_template_pack_the_same_way(tmp_path: Path,
+                                                          verb: list[str | Path]) -> None:
+    (tmp_path / "x.yaml").write_text("format: nope\n\x1b[31m", "utf-8")
+    res = run(*verb, "--templates", tmp_path)
+    assert res.returncode == ExitCode.INPUT, res.stderr
+    lines = res.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"mailaudit: {tmp_path / 'x.yaml'}:1:")
+    assert b"\x1b" not in res.stderr + res.stdout

@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from mailaudit.cli.templates import templates_group
+from mailaudit.errors import CatalogError
 from mailaudit.model import ExitCode
 from mailaudit.report.text import markup_safe, visible
 from mailaudit.templates.catalog import load_catalog
@@ -49,10 +50,12 @@ def test_show_unknown() -> None:
     assert code == int(ExitCode.USAGE)
 
 
-def test_bad_pack_is_input_error(tmp_path: Path) -> None:
+def test_bad_pack_is_a_catalog_error_for_the_one_handler(tmp_path: Path) -> None:
+    # cli.main turns it into a sentence and exit code 3 (tests/cli/test_cli.py runs that).
     (tmp_path / "x.yaml").write_text("format: nope\n", "utf-8")
-    code, out = run("list", "--templates", str(tmp_path))
-    assert code == int(ExitCode.INPUT) and "x.yaml:1:" in out
+    result = CliRunner().invoke(templates_group, ["list", "--templates", str(tmp_path)])
+    assert isinstance(result.exception, CatalogError) and "x.yaml:1:" in result.exception.message
+    assert result.exception.exit_code == ExitCode.INPUT
 
 
 def _eml(tmp_path: Path, tenant: str) -> Path:

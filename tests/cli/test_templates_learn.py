@@ -251,7 +251,8 @@ def test_diff_bad_pack(world_dir: Path) -> None:
     bad = world_dir / "bad.yaml"
     bad.write_text("format: nope\n\x1b[31m", "utf-8")
     res = run("templates", "diff", bad)
-    assert res.returncode == 3 and "\x1b" not in res.stdout
+    assert res.returncode == 3 and "\x1b" not in res.stdout + res.stderr
+    assert res.stderr.startswith(f"mailaudit: {bad}:") and "Traceback" not in res.stderr
     assert run("templates", "diff", world_dir / "missing.yaml").returncode == 3
 
 

@@ -32,12 +32,9 @@ def stop(message: str, code: ExitCode) -> NoReturn:
 
 def make_resolver(snapshot: str | None, offline: bool, nameservers: tuple[str, ...]) -> Any:
     from mailaudit.dns import make_resolver as make
-    from mailaudit.errors import MailauditError
 
-    try:
-        return make(snapshot=snapshot, offline=offline, nameservers=nameservers or None)
-    except MailauditError as exc:
-        stop(exc.message, exc.exit_code)
+    # An unreadable snapshot or unusable nameserver is a MailauditError: cli.main says it.
+    return make(snapshot=snapshot, offline=offline, nameservers=nameservers or None)
 
 
 def passed(results: list[CheckResult] | tuple[CheckResult, ...]) -> ExitCode:

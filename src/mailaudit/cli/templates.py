@@ -30,11 +30,7 @@ def _warn(message: str) -> None:
 def _catalog(dirs: tuple[Path, ...]) -> Any:
     from mailaudit.templates.catalog import load_catalog
 
-    try:
-        return load_catalog(dirs)
-    except CatalogError as exc:
-        _warn(exc.message)
-        sys.exit(int(exc.exit_code))
+    return load_catalog(dirs)  # a bad pack is a CatalogError: cli.main says it
 
 
 def _console() -> Any:
@@ -206,11 +202,7 @@ def _learn(paths: tuple[str, ...], out_dir: Path, *, only: tuple[str, ...], min_
     config = RunConfig(options=options, use_catalog=False,
                        dns=DnsConfig(snapshot=dns_snapshot, offline=offline,
                                      nameservers=nameservers))
-    try:
-        auditor = Auditor(config)
-    except MailauditError as exc:
-        _say(f"mailaudit: {_v(exc.message)}")
-        return exc.exit_code
+    auditor = Auditor(config)  # a bad snapshot or nameserver: cli.main says it
     samples, raws, rejected, read, ignored = _read_samples(paths, auditor, options, only)
     if not samples:
         _say(f"mailaudit: no genuine mail to learn from: read {read} messages"
@@ -249,11 +241,10 @@ def _learn(paths: tuple[str, ...], out_dir: Path, *, only: tuple[str, ...], min_
         if any(not p.builtin_senders for p in written):
             try:
                 load_catalog([tmp])  # what `check --templates DIR` will do
-            except MailauditError as exc:
-                _say(f"mailaudit: the learned packs do not load ({_v(exc.message)}); "
-                     "nothing written.")
+            except CatalogError as exc:
                 shutil.rmtree(tmp, ignore_errors=True)
-                return ExitCode.INPUT
+                raise CatalogError(f"the learned packs do not load ({exc.message}); "
+                                   "nothing written.") from exc
         try:
             os.rename(tmp, out_dir)
         except OSError as exc:
@@ -443,12 +434,8 @@ def diff_cmd(pack: Path) -> None:
         _say(f"mailaudit: {_v(str(pack))}: no such pack file or folder")
         sys.exit(int(ExitCode.INPUT))
     senders: list[Any] = []
-    try:
-        for f in files:
-            senders.extend(load_file(f, str(f)).senders)
-    except CatalogError as exc:
-        _say(f"mailaudit: {_v(exc.message, 400)}")
-        sys.exit(int(exc.exit_code))
+    for f in files:  # a bad pack is a CatalogError: cli.main says it
+        senders.extend(load_file(f, str(f)).senders)
     diffs = diff_senders(senders, load_catalog())
     current = None
     for d in diffs:
