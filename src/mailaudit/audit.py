@@ -50,15 +50,17 @@ class AuditTimeout(BaseException):
 
 def audit_message(raw: bytes, *, resolver: Resolver | None = None, catalog: Catalog | None = None,
                   options: AuditOptions = _DEFAULT_OPTIONS, ref: MessageRef = _MEMORY_REF,
-                  parent: MessageRef | None = None, truncated: bool = False) -> AuditResult:
-    """Audit one message. Never raises for anything the message contains."""
+                  parent: MessageRef | None = None, truncated: bool = False,
+                  rebuilt: bool = False) -> AuditResult:
+    """Audit one message. Never raises for anything the message contains. ``rebuilt``: the
+    body was made again from stored properties (``RawMessage.rebuilt``)."""
     return _audit(raw, resolver=resolver, catalog=catalog, options=options, ref=ref,
-                  parent=parent, truncated=truncated)[0]
+                  parent=parent, truncated=truncated, rebuilt=rebuilt)[0]
 
 
 def _audit(raw: bytes, *, resolver: Resolver | None, catalog: Catalog | None,
            options: AuditOptions, ref: MessageRef, parent: MessageRef | None,
-           truncated: bool) -> tuple[AuditResult, ParsedMessage | None]:
+           truncated: bool, rebuilt: bool = False) -> tuple[AuditResult, ParsedMessage | None]:
     """``audit_message``, also handing back the parsed message (None when parsing failed), so
     that attached messages are found without parsing the message a second time."""
     from mailaudit.checks.authenticate import authenticate
@@ -77,7 +79,8 @@ def _audit(raw: bytes, *, resolver: Resolver | None, catalog: Catalog | None,
         options = replace(options, now=now)
         recorded = read_recorded(msg, trust_authserv_ids=options.trust_authserv_ids,
                                  trust_nothing=not options.trust_recorded)
-        auth, auth_findings = authenticate(msg, recorded, resolver, options)
+        auth, auth_findings = authenticate(msg, recorded, resolver, options,
+                                           body_rebuilt=rebuilt)
         auth = replace(auth, evaluated_at=now, clock=clock)
         claim = match = None
         if catalog is not None:
@@ -230,7 +233,8 @@ def audit_item(item: RawMessage | SourceError, *, resolver: Resolver | None,
     if isinstance(item, SourceError):
         return [error_result(item.ref, item.code, item.message)]
     result, msg = _audit(item.data, resolver=resolver, catalog=catalog, options=options,
-                         ref=item.ref, parent=item.parent, truncated=item.truncated)
+                         ref=item.ref, parent=item.parent, truncated=item.truncated,
+                         rebuilt=item.rebuilt)
     if (item.findings or item.caveat) and result.verdict is not Verdict.ERROR:
         result = replace(result, findings=(*item.findings, *result.findings),
                          reason=f"{result.reason}; {item.caveat}" if item.caveat else result.reason)

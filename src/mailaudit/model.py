@@ -112,7 +112,9 @@ class RawMessage:
     """The bytes of one message, as read from its source. ``truncated`` is set when a size
     limit cut it; ``parent`` is the ref of the carrying message for forwarded attachments.
     ``findings`` are what the source noticed (a PST item rebuilt without transport headers);
-    ``caveat`` is added to the verdict's reason: what could not be checked because of it."""
+    ``caveat`` is added to the verdict's reason: what could not be checked because of it.
+    ``rebuilt``: the source made the body again from stored properties (PST, .msg), so no
+    DKIM body hash can match it. Only a reader sets it, never anything in the bytes."""
 
     ref: MessageRef
     data: bytes
@@ -120,6 +122,7 @@ class RawMessage:
     parent: MessageRef | None = None
     findings: tuple[Finding, ...] = ()
     caveat: str = ""
+    rebuilt: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +172,8 @@ class CheckResult:
     # Read-only: a dict given here is copied into ``Props``.
     props: Mapping[str, PropValue] = field(default_factory=Props)
     # DKIM: why a signature did not pass (body-hash, signature, key-missing, key-not-captured,
-    # key-tempfail, key-revoked, key, tags, expired), "" when it passed or is not DKIM.
+    # key-tempfail, key-revoked, key, tags, expired, body-rebuilt: the source rebuilt the body,
+    # so it cannot match), "" when it passed or is not DKIM.
     failure: str = ""
     # DKIM: the body-hash outcome, known without key or clock: "pass", "fail", "" not computed.
     body_hash: str = ""
@@ -185,7 +189,8 @@ class CheckResult:
         """True when this recomputed result needed nothing it lacked (RFC 8601 §2.7.1:
         temperror is "could not be verified now", so it decides nothing)."""
         return self.result != "temperror" and self.failure not in ("key-not-captured",
-                                                                    "key-tempfail")
+                                                                    "key-tempfail",
+                                                                    "body-rebuilt")
 
 
 @dataclass(frozen=True, slots=True)

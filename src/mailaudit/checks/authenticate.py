@@ -18,11 +18,13 @@ if TYPE_CHECKING:
 
 
 def authenticate(msg: ParsedMessage, recorded: RecordedAuth, resolver: Resolver | None,
-                 options: AuditOptions) -> tuple[AuthReport, tuple[Finding, ...]]:
+                 options: AuditOptions, *, body_rebuilt: bool = False,
+                 ) -> tuple[AuthReport, tuple[Finding, ...]]:
     """Recorded results beside recomputed ones, with their disagreements explained.
 
     ``recorded`` is what the receivers wrote (``read_recorded``). Without a resolver (or with
     ``options.recompute`` off) only the recorded side is filled and the report says so.
+    ``body_rebuilt``: the source rebuilt the body (PST, .msg; see ``check_dkim``).
     """
     from mailaudit.checks.recorded.envelope import choose_envelope
 
@@ -43,7 +45,8 @@ def authenticate(msg: ParsedMessage, recorded: RecordedAuth, resolver: Resolver 
     budgeted = BudgetResolver(resolver, options.limits.max_dns_lookups,
                               seconds=options.limits.max_seconds / 2)
     dkim, dkim_findings = check_dkim(msg, budgeted, now=options.now,
-                                     max_signatures=options.limits.max_signatures)
+                                     max_signatures=options.limits.max_signatures,
+                                     body_rebuilt=body_rebuilt)
     findings = list(dkim_findings)
     spf = check_spf(envelope, budgeted)
     dmarc = check_dmarc(msg, dkim, spf, budgeted)

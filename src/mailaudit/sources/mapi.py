@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from mailaudit.model import Finding, Severity
+
 SOURCE_HEADER = "X-Mailaudit-Source"
 
 # Property ids ([MS-OXPROPS]).
@@ -38,6 +40,15 @@ class Recipient:
     kind: int | None  # PR_RECIPIENT_TYPE: 1 To, 2 Cc, 3 Bcc
     name: str | None
     email: str | None  # PR_SMTP_ADDRESS, else PR_EMAIL_ADDRESS (an X.500 DN for Exchange users)
+
+
+def rebuilt_finding(code: str, stores: str) -> Finding:
+    """What every rebuilt message's record says (``RawMessage.rebuilt`` is set with it)."""
+    return Finding(code, Severity.INFO,
+                   f"the body was rebuilt from the bodies {stores} stores, not the bytes that "
+                   "were signed: a DKIM body-hash mismatch is expected and proves nothing, so "
+                   "DKIM is neutral for it; the verdict rests on the rest of the evidence (the "
+                   "recorded results: --trust-authserv-id names the receiver)")
 
 
 def filetime(data: bytes) -> datetime | None:

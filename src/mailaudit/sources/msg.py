@@ -3,9 +3,11 @@
 Outlook does not keep the message as it arrived. We rebuild RFC 5322 bytes: the transport
 headers Outlook saved (PR_TRANSPORT_MESSAGE_HEADERS) when present, else headers made up from
 the message properties, then a MIME body made from the stored plain and HTML bodies and file
-attachments. Either way the body is not the one that was signed, so a header
-``X-Mailaudit-Source: msg-transport-headers`` or ``msg-properties`` tells later checks that
-signatures over the body cannot verify. Embedded messages (attachments that are messages) are
+attachments. Either way the body is not the one that was signed: the item is marked
+``rebuilt`` (DKIM then takes a body-hash mismatch as neutral, not as tampering) and carries
+the finding ``msg-body-rebuilt``; a header ``X-Mailaudit-Source: msg-transport-headers`` or
+``msg-properties`` says which header section it has (the header is for the reader of the
+bytes; checks never trust it, as the transport headers are the sender's text). Embedded messages (attachments that are messages) are
 yielded as messages of their own, with locator ``msg:attachment=<n>`` and the carrier as parent.
 """
 
@@ -32,6 +34,9 @@ if TYPE_CHECKING:
     import olefile
 
 Item = RawMessage | SourceError
+
+REBUILT_CODE = "msg-body-rebuilt"
+_REBUILT = mapi.rebuilt_finding(REBUILT_CODE, "the .msg file")
 
 _PROPS = "__properties_version1.0"
 _EMBEDDED = "__substg1.0_3701000D"
@@ -123,7 +128,8 @@ def _walk(store: _Store, ref: MessageRef, parent: MessageRef | None, depth: int,
           limits: Limits) -> Iterator[Item]:
     try:
         data, cut = _build(store, limits)
-        yield RawMessage(ref, data, truncated=cut, parent=parent)
+        yield RawMessage(ref, data, truncated=cut, parent=parent, findings=(_REBUILT,),
+                         rebuilt=True)
     except Exception as exc:  # a damaged stream inside an otherwise readable file
         yield SourceError(ref, "bad-msg", f"{ref.display()}: damaged Outlook message "
                           f"({reason(exc)}); save the message from Outlook again")

@@ -235,7 +235,7 @@ class _Reader:
         try:
             message = build_message(item, props, self.limits, self.codepage)
             yield RawMessage(ref, message.data, truncated=message.truncated, parent=parent,
-                             findings=message.findings, caveat=message.caveat)
+                             findings=message.findings, caveat=message.caveat, rebuilt=True)
         except Exception as exc:  # a damaged page inside an otherwise readable file
             yield _damaged(ref, exc)
             return
@@ -344,10 +344,7 @@ def build_message(item: Any, props: dict[int, Any], limits: Limits,
     transport = p.string(mapi.TRANSPORT_HEADERS)
     head = (mapi.transport_head(transport, "pst-transport-headers")
             if transport and transport.strip() else b"")
-    findings: tuple[Finding, ...] = (Finding(
-        REBUILT_CODE, Severity.INFO, "the body was rebuilt from the bodies the PST stores, not "
-        "the bytes that were signed: a DKIM body-hash failure is expected; the recorded "
-        "results (--trust-authserv-id) say what the receiver saw"),)
+    findings: tuple[Finding, ...] = (mapi.rebuilt_finding(REBUILT_CODE, "the PST"),)
     caveat = ""
     if not head:
         head = mapi.properties_head(p.string, _recipients(item, p, limits),

@@ -104,12 +104,15 @@ def _valid_dns_name(name: str) -> bool:
 
 
 def check_dkim(msg: ParsedMessage, resolver: Resolver, *, now: float | None = None,
-               max_signatures: int = 20
+               max_signatures: int = 20, body_rebuilt: bool = False
                ) -> tuple[tuple[CheckResult, ...], tuple[Finding, ...]]:
     """One result per DKIM-Signature, topmost first; a single "none" when unsigned.
 
     ``now`` (Unix seconds) is the evaluation time for t= and x=, on the fast path and in the
-    dkimpy fallback alike; None means the clock.
+    dkimpy fallback alike; None means the clock. ``body_rebuilt``: the source made the body
+    again from stored properties (PST, .msg), so a body-hash mismatch says nothing about
+    tampering: it is neutral (RFC 8601 §2.7.1: the signature could not be processed), with
+    failure ``body-rebuilt``; a key, tag, clock or header-signature problem stays what it is.
     """
     if now is None:
         now = time.time()
@@ -130,6 +133,9 @@ def check_dkim(msg: ParsedMessage, resolver: Resolver, *, now: float | None = No
     # of one signature cost thousands of verifications for nothing.
     for idx in range(min(count, max_signatures)):
         res, found = _check_one(msg.raw, view, idx, sig_values[idx], fetcher, now, dk)
+        if body_rebuilt and res.failure == "body-hash":
+            res = CheckResult("dkim", "neutral", f"{BODY_REBUILT_REASON} (recomputed: {res.reason})",
+                              res.props, failure="body-rebuilt", body_hash=res.body_hash)
         results.append(res)
         findings.extend(found)
     if count > max_signatures:
@@ -183,6 +189,8 @@ def _check_one(raw: bytes, view: fast.MessageView, idx: int, sig_value: bytes,
 
 
 BODY_CHANGED_REASON = "body hash did not verify (body changed after signing)"
+BODY_REBUILT_REASON = ("body rebuilt from the stored Outlook properties (PST or .msg), not the "
+                       "signed bytes: the signature cannot be verified on it")
 
 
 def body_hash_outcome(view: fast.MessageView, tl: TagList, now: float) -> str:

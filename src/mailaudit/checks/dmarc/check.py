@@ -346,7 +346,7 @@ def _alignment(domain: str, record: DmarcRecord, dkim: Sequence[CheckResult], sp
         if sig.result == "pass":
             aligned_dkim = d
             break
-        if sig.result == "temperror":
+        if not sig.conclusive:  # temperror, key not captured, body rebuilt by the source
             unknown.append(f"DKIM d={d} could not be verified")
     spf_domain = _spf_domain(spf)
     aligned_spf = bool(spf_domain) and spf.result == "pass" and _aligned(
