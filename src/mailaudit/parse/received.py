@@ -28,12 +28,24 @@ _SPACE = re.compile(r"[ \t\r\n]*")
 _PAREN = re.compile(r"[()\\]")
 
 
+# A word, or a comment with no parenthesis or backslash inside (what MTAs write), after the
+# blanks before it: one match per token. Anything else takes the walk below.
+_TOKEN = re.compile(r"[ \t\r\n]*(?:\(([^()\\]*)\)|([^ \t\r\n(]+))")
+
+
 def _split(text: str) -> list[tuple[str, bool]]:
     """Top-level words and comments: (text, is_comment). Nested comments are one token.
     Single-character-class regexes only (no nesting), so every step is linear."""
     out: list[tuple[str, bool]] = []
     i, n = 0, len(text)
+    token = _TOKEN.match
     while True:
+        m = token(text, i)
+        if m is not None:
+            comment = m.group(1)
+            out.append((m.group(2), False) if comment is None else (comment, True))
+            i = m.end()
+            continue
         i = _SPACE.match(text, i).end()  # type: ignore[union-attr]  # "*" always matches
         if i >= n:
             return out
