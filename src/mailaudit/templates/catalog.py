@@ -17,13 +17,14 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from mailaudit.errors import CatalogError
+from mailaudit.records import record
 from mailaudit.templates.patterns import PatternError, Segment, parse_pattern
 from mailaudit.templates.slots import SIGNAL_KINDS, SLOT_TYPES, allowed_params, check_slot
 
@@ -35,7 +36,7 @@ EVIDENCE = ("SAMPLE", "MS-DOC", "VENDOR", "INFERRED", "LEARNED")  # LEARNED: `te
 WORDING = ("exact", "partial")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SlotSpec:
     name: str
     type: str
@@ -44,13 +45,13 @@ class SlotSpec:
     note: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BodyLine:
     segments: tuple[Segment, ...]
     optional: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AbuseReport:
     date: str
     summary: str
@@ -58,7 +59,7 @@ class AbuseReport:
     values: Mapping[str, str]  # lure slot values as reported (paraphrased where long)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Template:
     id: str
     sender_id: str
@@ -84,7 +85,7 @@ class Template:
             yield from line.segments
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DkimExpectation:
     domain: str
     selectors: tuple[str, ...] = ()
@@ -92,13 +93,13 @@ class DkimExpectation:
     note: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DisplayName:
     segments: tuple[Segment, ...]
     slots: Mapping[str, SlotSpec]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Sender:
     id: str
     family: str
@@ -129,7 +130,7 @@ class Sender:
         return tuple(d.domain for d in self.dkim if not d.verified)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Brand:
     name: str
     domains: tuple[str, ...]  # registrable domains the brand sends from (lower case)
@@ -140,7 +141,7 @@ class Brand:
     origin: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CatalogData:
     brands: tuple[Brand, ...] = ()
     senders: tuple[Sender, ...] = ()
@@ -152,7 +153,7 @@ class CatalogData:
 
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SenderClaim:
     """A catalogued sender a message claims to be, and how it claims it."""
 

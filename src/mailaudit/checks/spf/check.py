@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ipaddress
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -28,12 +27,13 @@ from mailaudit.dns.budget import BudgetResolver
 from mailaudit.dns.offline import OfflineResolver
 from mailaudit.dns.snapshot import SnapshotResolver
 from mailaudit.model import CheckResult, Envelope, PropValue
+from mailaudit.records import record
 
 _MAX_IDENTITY = 1024  # RFC 5321 §4.5.3.1: paths are at most 256 octets; leave room, stay bounded
 _MEMO_SIZE = 4096
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Evaluation:
     result: str
     text: str

@@ -1,0 +1,85 @@
+"""``@record`` makes the class ``@dataclass(frozen=True, slots=True)`` makes: same equality,
+hashing, repr, immutability, pickling and dataclass introspection."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from mailaudit.records import record
+
+
+@record
+class R:
+    a: int
+    b: str = "x"
+    c: tuple[int, ...] = ()
+    d: dict[str, int] = field(default_factory=dict, compare=False)
+    e: float = field(default=0.0, repr=False)
+    f: int = field(default=0, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class D:
+    a: int
+    b: str = "x"
+    c: tuple[int, ...] = ()
+    d: dict[str, int] = field(default_factory=dict, compare=False)
+    e: float = field(default=0.0, repr=False)
+    f: int = field(default=0, hash=False)
+
+
+@record
+class Empty:
+    pass
+
+
+@record
+class One:
+    v: float
+
+
+def _pairs() -> list[tuple[Any, Any]]:
+    nan = float("nan")
+    return [(R(1), D(1)), (R(2, "y", (1, 2), {"k": 1}, 1.5, 7), D(2, "y", (1, 2), {"k": 1}, 1.5, 7)),
+            (R(3, e=nan), D(3, e=nan))]
+
+
+def test_equality_hash_repr_match_dataclass() -> None:
+    values = _pairs()
+    for r1, d1 in values:
+        assert repr(r1) == repr(d1).replace("D(", "R(", 1)
+        for r2, d2 in values:
+            assert (r1 == r2) == (d1 == d2)
+            assert (r1 != r2) == (d1 != d2)
+        assert hash(r1) == hash(d1)
+    assert R(1, d={"a": 1}) == R(1, d={"b": 2})  # compare=False
+    assert hash(R(1, f=1)) == hash(R(1, f=2)) and R(1, f=1) != R(1, f=2)  # hash=False
+    others: tuple[object, ...] = (D(1), (1, "x", (), 0.0, 0))
+    for other in others:  # a dataclass with the same fields, or their tuple, is not the record
+        assert R(1) != other
+    nan = float("nan")
+    assert One(nan) == One(nan) or One(nan) != One(nan)  # no error either way
+    x = One(nan)
+    assert x == x  # tuple comparison: identity first, as dataclass's generated __eq__
+    assert Empty() == Empty() and hash(Empty()) == hash(()) and repr(Empty()) == "Empty()"
+
+
+def test_frozen_slotted_and_a_dataclass() -> None:
+    r = R(1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.a = 2  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del r.a
+    assert not hasattr(r, "__dict__") and vars(R)["__slots__"] == vars(D)["__slots__"]
+    assert [f.name for f in dataclasses.fields(R)] == ["a", "b", "c", "d", "e", "f"]
+    assert dataclasses.replace(r, b="z") == R(1, "z")
+    assert dataclasses.asdict(r) == dataclasses.asdict(D(1))
+    assert pickle.loads(pickle.dumps(r)) == r
+    with pytest.raises(TypeError):
+        hash(R(1, c=([],)))  # type: ignore[arg-type]  # unhashable field: as dataclass
+    assert dataclasses.is_dataclass(R)
