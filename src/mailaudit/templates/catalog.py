@@ -18,7 +18,6 @@ import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import field, replace
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 from mailaudit.errors import CatalogError
 from mailaudit.records import record
 from mailaudit.templates.patterns import PatternError, Segment, parse_pattern
-from mailaudit.templates.slots import SIGNAL_KINDS, SLOT_TYPES, allowed_params, check_slot
 
 if TYPE_CHECKING:
     import yaml
@@ -236,6 +234,10 @@ def _lower(items: Sequence[str]) -> tuple[str, ...]:
 
 
 def _slot_spec(ctx: _Ctx, name: str, node: yaml.Node, where: str) -> SlotSpec:
+    # The slot checkers (and the signal finders under them) are only needed to validate YAML:
+    # a compiled entry does not import them, nor does a message no sender is claimed for.
+    from mailaudit.templates.slots import SIGNAL_KINDS, SLOT_TYPES, allowed_params
+
     if isinstance(node, yaml.ScalarNode):  # shorthand "tenant: org_name"
         stype = ctx.text(node, f"{where}: slot '{name}'")
         if stype not in SLOT_TYPES:
@@ -346,6 +348,8 @@ def _body(ctx: _Ctx, node: yaml.Node, where: str, slots: Mapping[str, SlotSpec]
 def _examples(ctx: _Ctx, node: yaml.Node, where: str, used: set[str],
               slots: Mapping[str, SlotSpec], brand: str, links: Sequence[str],
               *, genuine: bool) -> tuple[dict[str, str], ...]:
+    from mailaudit.templates.slots import check_slot
+
     out: list[dict[str, str]] = []
     for i, item in enumerate(ctx.seq(node, where), 1):
         here = f"{where} {i}"
@@ -461,6 +465,8 @@ _SENDER_OPTIONAL = ("display_names", "dkim", "envelope_domains", "link_domains",
 
 
 def _sender(ctx: _Ctx, node: yaml.Node, family: str) -> Sender:
+    from mailaudit.templates.slots import SLOT_TYPES
+
     fields = ctx.mapping(node, "sender", required=_SENDER_FIELDS, optional=_SENDER_OPTIONAL)
     sid = ctx.text(fields["id"], "sender id").strip()
     where = f"sender '{sid}'"
@@ -694,12 +700,17 @@ class Catalog:
         return tuple(self._templates.values())
 
 
+# The built-in files sit beside this module in every install (wheel, editable, source tree) and
+# are read as files; the same path importlib.resources.files() gives for a package on disk,
+# without importing it (it costs more than reading the compiled catalog).
+DATA_DIR = Path(__file__).parent / "data"
+
+
 def _builtin_files() -> list[tuple[Path, str]]:
-    root = resources.files("mailaudit.templates").joinpath("data")
     out = []
-    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+    for entry in sorted(DATA_DIR.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml") and not entry.name.startswith("_"):
-            out.append((Path(str(entry)), entry.name))
+            out.append((entry, entry.name))
     return out
 
 

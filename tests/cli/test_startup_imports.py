@@ -1,0 +1,70 @@
+"""What a one-message check loads: start-up is kept short by importing only what the run uses.
+
+How long start-up takes is measured by benchmarks/bench_startup.py (never asserted here); this
+checks which modules a run brings in, so a module-level import added by accident shows up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from support.cli import SAMPLES, SNAPSHOT
+from support.paths import REPO
+
+UNCLAIMED = SAMPLES / "11-unrelated-sender-order-shipped.eml"
+
+_CODE = """
+import contextlib, io, json, sys
+sys.argv = ["mailaudit", *sys.argv[1:]]
+from mailaudit.__main__ import main
+try:
+    with contextlib.redirect_stdout(io.StringIO()):
+        main()
+except SystemExit:
+    pass
+sys.stderr.write("\\n" + json.dumps(sorted(sys.modules)))
+"""
+
+
+def _modules_loaded(*args: str | Path) -> set[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    res = subprocess.run([sys.executable, "-c", _CODE, *map(str, args)], capture_output=True,
+                         text=True, env=env, timeout=120, check=False)
+    loaded: list[str] = json.loads(res.stderr.rsplit("\n", 1)[-1])
+    return set(loaded)
+
+
+def _loaded(modules: set[str], *names: str) -> list[str]:
+    return [n for n in names if n in modules]
+
+
+def test_one_unclaimed_message_loads_no_optional_machinery() -> None:
+    modules = _modules_loaded("check", UNCLAIMED, "--dns-snapshot", SNAPSHOT, "--offline")
+    assert "mailaudit.checks.dkim.check" in modules  # the check ran
+    assert _loaded(
+        modules,
+        "dns.resolver", "dns",  # dnspython: live DNS only
+        "yaml",  # the catalog comes from its compiled form
+        "importlib.resources",
+        "mailaudit.templates.matcher", "mailaudit.templates.slots",  # no sender claimed
+        "mailaudit.templates.signals",
+        "mailaudit.parse.body", "email.message",  # no body needed
+        "mailaudit.sources.msg", "mailaudit.sources.pst",  # no Outlook input
+        "csv",  # human output
+        "socket",
+    ) == []
+
+
+def test_version_loads_neither_click_nor_the_pipeline() -> None:
+    modules = _modules_loaded("--version")
+    assert _loaded(modules, "click", "rich", "mailaudit.model", "mailaudit.cli") == []
+
+
+def test_machine_output_loads_no_rich() -> None:
+    modules = _modules_loaded("check", UNCLAIMED, "--dns-snapshot", SNAPSHOT, "--offline",
+                              "--format", "jsonl")
+    assert [m for m in modules if m == "rich" or m.startswith("rich.")] == []
