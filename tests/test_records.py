@@ -1,9 +1,11 @@
-"""``@record`` makes the class ``@dataclass(frozen=True, slots=True)`` makes: same equality,
-hashing, repr, immutability, pickling and dataclass introspection."""
+"""``@record`` makes the class ``@dataclass(frozen=True, slots=True)`` makes: same constructor,
+equality, hashing, repr, immutability, pickling, copying and dataclass introspection."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import inspect
 import pickle
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +23,8 @@ class R:
     d: dict[str, int] = field(default_factory=dict, compare=False)
     e: float = field(default=0.0, repr=False)
     f: int = field(default=0, hash=False)
+    g: list[int] = field(default_factory=list, init=False, compare=False)
+    h: int = field(default=5, init=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,15 @@ class D:
     d: dict[str, int] = field(default_factory=dict, compare=False)
     e: float = field(default=0.0, repr=False)
     f: int = field(default=0, hash=False)
+    g: list[int] = field(default_factory=list, init=False, compare=False)
+    h: int = field(default=5, init=False)
+
+
+@record
+class Documented:
+    """Kept."""
+
+    v: float
 
 
 @record
@@ -39,8 +52,8 @@ class Empty:
 
 
 @record
-class One:
-    v: float
+class KwOnly:
+    a: int = field(kw_only=True)
 
 
 def _pairs() -> list[tuple[Any, Any]]:
@@ -62,24 +75,61 @@ def test_equality_hash_repr_match_dataclass() -> None:
     others: tuple[object, ...] = (D(1), (1, "x", (), 0.0, 0))
     for other in others:  # a dataclass with the same fields, or their tuple, is not the record
         assert R(1) != other
-    nan = float("nan")
-    assert One(nan) == One(nan) or One(nan) != One(nan)  # no error either way
-    x = One(nan)
+    x = Documented(float("nan"))
     assert x == x  # tuple comparison: identity first, as dataclass's generated __eq__
     assert Empty() == Empty() and hash(Empty()) == hash(()) and repr(Empty()) == "Empty()"
 
 
+def test_constructor_matches_dataclass() -> None:
+    assert str(inspect.signature(R)) == str(inspect.signature(D))
+    assert R.__doc__ == (D.__doc__ or "").replace("D(", "R(", 1)
+    assert Documented.__doc__ == "Kept."
+    assert R.__match_args__ == D.__match_args__
+    r, d = R(1), D(1)
+    assert (r.g, r.h) == (d.g, d.h) == ([], 5)
+    assert R(1).d is not R(1).d and R(1).g is not R(1).g  # a factory per instance
+    with pytest.raises(TypeError):
+        R()  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        R(1, g=[1])  # type: ignore[call-arg]
+    assert KwOnly(a=1) == KwOnly(a=1)
+    with pytest.raises(TypeError):
+        KwOnly(1)  # type: ignore[call-arg]
+
+
 def test_frozen_slotted_and_a_dataclass() -> None:
-    r = R(1)
+    r = R(1, d={"k": 2})
     with pytest.raises(dataclasses.FrozenInstanceError):
         r.a = 2  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         del r.a
     assert not hasattr(r, "__dict__") and vars(R)["__slots__"] == vars(D)["__slots__"]
-    assert [f.name for f in dataclasses.fields(R)] == ["a", "b", "c", "d", "e", "f"]
+    assert [f.name for f in dataclasses.fields(R)] == [f.name for f in dataclasses.fields(D)]
+    assert repr(vars(R)["__dataclass_params__"]) == repr(vars(D)["__dataclass_params__"])
     assert dataclasses.replace(r, b="z") == R(1, "z")
-    assert dataclasses.asdict(r) == dataclasses.asdict(D(1))
-    assert pickle.loads(pickle.dumps(r)) == r
+    assert dataclasses.asdict(r) == dataclasses.asdict(D(1, d={"k": 2}))
+    for clone in (pickle.loads(pickle.dumps(r)), copy.copy(r), copy.deepcopy(r)):
+        assert clone == r and clone.d == {"k": 2} and type(clone) is R
     with pytest.raises(TypeError):
         hash(R(1, c=([],)))  # type: ignore[arg-type]  # unhashable field: as dataclass
     assert dataclasses.is_dataclass(R)
+
+
+@record
+class Undocumented:
+    a: int
+    b: str = "x"
+    c: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UndocumentedD:
+    a: int
+    b: str = "x"
+    c: dict[str, int] = field(default_factory=dict)
+
+
+def test_undocumented_class_gets_dataclass_docstring() -> None:
+    assert Undocumented.__doc__ == (UndocumentedD.__doc__ or "").replace("UndocumentedD(",
+                                                                          "Undocumented(", 1)
+    assert Undocumented.__doc__ == "Undocumented(a: 'int', b: 'str' = 'x', c: 'dict[str, int]' = <factory>)"
