@@ -160,7 +160,7 @@ _DECIDING_LIMITS = ("limit-message-size", "limit-headers-needed", "limit-dns-loo
                     "limit-signatures")
 _WORDING_VERDICTS = (Verdict.AUTHENTIC, Verdict.UNRECOGNIZED, Verdict.ABUSED)
 _BODY_LIMITS = ("limit-body-bytes", "limit-mime-parts", "limit-mime-depth", "limit-mime-lines",
-                "limit-html", "limit-links")
+                "limit-mime-field", "limit-html", "limit-links")
 _NEEDED_HEADERS = frozenset({"from", "sender", "reply-to", "dkim-signature",
                              "authentication-results", "arc-seal", "arc-message-signature",
                              "arc-authentication-results", "received", "return-path",

@@ -90,6 +90,25 @@ def test_output_that_is_an_input_is_refused(tmp_path: Path, how: str) -> None:
     assert res.returncode == ExitCode.USAGE and box.read_bytes() == before
 
 
+def test_output_over_a_message_inside_an_input_directory_is_refused(tmp_path: Path) -> None:
+    box = tmp_path / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (box / sub).mkdir(parents=True)
+    member = box / "new" / "1700000000.1.host"
+    shutil.copy(GENUINE, member)
+    before = member.read_bytes()
+    res = run(*jsonl(box), "-o", member)
+    assert res.returncode == ExitCode.USAGE, res.stderr
+    assert b"inside the input directory" in res.stderr
+    assert member.read_bytes() == before
+    # An earlier report in the scanned folder is not mail: writing over it is allowed.
+    report = box / "report.jsonl"
+    report.write_text("old\n", encoding="utf-8")
+    res = run(*jsonl(box), "-o", report)
+    assert res.returncode == ExitCode.OK, res.stderr
+    assert report.read_text(encoding="utf-8").startswith("{")
+
+
 def test_named_pipe_is_refused_not_opened(tmp_path: Path) -> None:
     fifo = tmp_path / "mail.fifo"
     os.mkfifo(fifo)

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from support.paths import REPO
 
 CHILD_SECONDS = 10.0
@@ -160,6 +162,38 @@ def test_many_copies_of_a_valid_signature() -> None:
 def test_a_few_copies_of_a_valid_signature() -> None:
     """Control for the case above: the child really verifies (pass) and is quick when small."""
     ok, said = finishes(SIGNED_COPIES.format(copies=20, seconds=5.0), seconds=60.0)
+    assert ok, said
+
+
+# -- parse.body: the stdlib's MIME parameter reader is quadratic in a field's length (fixed) ---
+# email.message._parseparam re-slices the rest of the field after every ";" and recounts quotes
+# from its start. A part whose Content-Type held 200,000 parameters (4 MB; and a 7 MB one with
+# an unclosed quote) held an audit past its 30 s budget. Every field the stdlib parser reads is
+# now cut at parse.body.MAX_MIME_FIELD_CHARS, with the finding limit-mime-field.
+# Found as fuzz/crashes/54851eab…, 7bba02ef….
+
+MIME_PARAMS = """
+from mailaudit.audit import audit_message
+from mailaudit.dns.snapshot import SnapshotResolver
+part = {param!r} * 200_000
+raw = ("From: a@example.com\\r\\nSubject: s\\r\\nMIME-Version: 1.0\\r\\n"
+       "Content-Type: multipart/alternative; boundary=b\\r\\n\\r\\n"
+       "--b\\r\\nContent-Type: text/plain\\r\\n\\r\\nhello\\r\\n"
+       "--b\\r\\nContent-Type: text/html; " + part + "\\r\\n\\r\\n<p>x</p>\\r\\n--b--\\r\\n")
+msg = audit_message(raw.encode(), resolver=SnapshotResolver({{}}))
+from mailaudit.parse import parse_message
+body = parse_message(raw.encode()).body()
+assert "hello" in body.text, body.text
+codes = [f.code for f in body.findings]
+assert "limit-mime-field" in codes, codes
+print(msg.verdict)
+"""
+
+
+@pytest.mark.parametrize("param", ["charset: text/html; ", 'charset="u'],
+                         ids=["many-parameters", "unclosed-quotes"])
+def test_mime_field_of_200000_parameters(param: str) -> None:
+    ok, said = finishes(MIME_PARAMS.format(param=param), seconds=20.0)
     assert ok, said
 
 

@@ -187,12 +187,14 @@ def _big(size: int) -> ParsedMessage:
 
 
 def _time(msg: ParsedMessage) -> float:
+    """Best of three, in CPU seconds of this process: other work on the machine does not count,
+    so the ratio below holds under load and still fails on quadratic matching."""
     best = float("inf")
-    for _ in range(2):
+    for _ in range(3):
         msg._body = msg._body  # body already parsed; time the matcher only
-        started = time.perf_counter()
+        started = time.process_time()
         match_message(msg, CAT.sender("entra-email-otp"))
-        best = min(best, time.perf_counter() - started)
+        best = min(best, time.process_time() - started)
     return best
 
 

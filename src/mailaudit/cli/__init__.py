@@ -56,11 +56,13 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 def refuse_input_as_output(output: str, paths: tuple[str, ...] | list[str], option: str) -> None:
     """Writing the report over an input would destroy it: refuse when ``output`` is one of
-    the inputs, also through a symbolic or hard link (same device and inode)."""
+    the inputs, also through a symbolic or hard link (same device and inode), or a message
+    inside an input directory (an earlier report there is not mail and may be overwritten)."""
     try:
         out = os.stat(output)
     except OSError:
         return  # does not exist yet: cannot be an input
+    real_out = os.path.realpath(output)
     for path in paths:
         if path == "-":
             continue
@@ -71,6 +73,22 @@ def refuse_input_as_output(output: str, paths: tuple[str, ...] | list[str], opti
         if (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino):
             raise click.UsageError(f"{option} {output} is an input ({path}); writing the report "
                                    "there would destroy it. Choose another file.")
+        real_dir = os.path.realpath(path)
+        if (os.path.isdir(path) and os.path.commonpath([real_dir, real_out]) == real_dir
+                and _is_mail(output)):
+            raise click.UsageError(f"{option} {output} is a message inside the input directory "
+                                   f"{path}; writing the report there would destroy it. Choose "
+                                   "another file.")
+
+
+def _is_mail(path: str) -> bool:
+    from mailaudit.sources.sniff import Form, classify, open_readonly, read_head
+
+    try:
+        with open_readonly(path) as stream:
+            return classify(read_head(stream), strict=True) not in (Form.EMPTY, Form.NOT_MAIL)
+    except OSError:
+        return False
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT, lazy={

@@ -12,6 +12,7 @@ limits enforced here.
 from __future__ import annotations
 
 import codecs
+import functools
 from typing import TYPE_CHECKING
 
 from mailaudit.model import Finding, Link, Severity
@@ -22,6 +23,7 @@ from mailaudit.parse.message import Body, Header, Part
 
 if TYPE_CHECKING:
     from email.message import Message
+    from email.policy import Compat32
 
 _MIME_HEADERS = ("content-type", "content-transfer-encoding", "mime-version")
 # What the stdlib email package raises on hostile structure it does not record as a defect.
@@ -69,6 +71,44 @@ _STREAMED_CTES = _IDENTITY_CTES | {"base64", "quoted-printable"}
 # The stdlib feed parser holds every line of a multipart body as a str (~60 bytes each); past
 # this many lines the source is cut (a finding). Real mail has ~14,000 lines per MB of base64.
 _MAX_FEED_LINES = 1_000_000
+
+# The stdlib reads MIME parameters (email.message._parseparam, behind get_boundary,
+# get_filename, get_content_charset) by re-slicing the rest of the field after every ";" and
+# recounting quotes from its start: quadratic in the field's length. One part's 4 MB
+# Content-Type of 200,000 parameters held an audit for minutes. Every field the stdlib parser
+# reads (the message's MIME fields and each part's) is cut at this length as it is parsed,
+# where a field costs the reader at most a few milliseconds; real ones, RFC 2231 file names
+# included, are a few hundred bytes.
+MAX_MIME_FIELD_CHARS = 8 * 1024
+
+
+@functools.cache
+def _bounded_policy_class() -> type[Compat32]:
+    from email.policy import Compat32
+
+    class BoundedFields(Compat32):
+        """compat32, with every header field cut at ``MAX_MIME_FIELD_CHARS`` when parsed; each
+        cut is counted in ``cuts`` (a list the parser's copies of the policy share)."""
+
+        cuts: list[str] | None = None
+
+        def header_source_parse(self, sourcelines: list[str]) -> tuple[str, str]:
+            name, value = super().header_source_parse(sourcelines)
+            if len(value) > MAX_MIME_FIELD_CHARS:
+                value = value[:MAX_MIME_FIELD_CHARS]
+                if self.cuts is not None:
+                    self.cuts.append(name)
+            return name, value
+
+    return BoundedFields
+
+
+def _parse_mime(src: bytes, cuts: list[str]) -> Message:
+    import email
+
+    policy = _bounded_policy_class()()
+    object.__setattr__(policy, "cuts", cuts)  # what Policy.clone does; policies are read-only
+    return email.message_from_bytes(src, policy=policy)
 
 
 def _chunk(payload: bytes | str, i: int, j: int) -> bytes:
@@ -356,17 +396,15 @@ def _part_limit_cut(src: bytes, max_parts: int) -> int | None:
 def load_body(raw: bytes, headers: tuple[Header, ...], body_offset: int,
               limits: Limits = _DEFAULT_LIMITS) -> Body:
     """Walk the MIME tree of a message. Never raises; problems become findings."""
-    import email
-    from email import policy
-
     walk = _Walk(limits)
+    cuts: list[str] = []
     if len(raw) - body_offset > _STDLIB_DECODE_BYTES:
         # A large body: when it is one part, the stdlib parser is given the MIME headers only
         # and the body is decoded from the message bytes with the limits (``_Walk.decode``).
         # The feed parser keeps a str per line: 16 million short lines were over a gigabyte.
         head = _mime_source(raw, headers, len(raw))
         try:
-            root = email.message_from_bytes(head, policy=policy.compat32)
+            root = _parse_mime(head, cuts)
         except _EMAIL_ERRORS:
             root = None
         cte = "" if root is None else str(root.get("content-transfer-encoding", "")).strip().lower()
@@ -374,7 +412,9 @@ def load_body(raw: bytes, headers: tuple[Header, ...], body_offset: int,
                 and cte in _STREAMED_CTES):
             walk.root_body = (raw, body_offset)
             walk.walk(root)
+            _note_cuts(walk, cuts)
             return walk.body()
+        cuts.clear()
     src = _mime_source(raw, headers, body_offset)
     line_cut = _line_limit_cut(src)
     if line_cut is not None:
@@ -389,7 +429,7 @@ def load_body(raw: bytes, headers: tuple[Header, ...], body_offset: int,
         walk.note("limit-mime-parts", f"MIME source cut after {2 * limits.max_mime_parts} "
                   "boundary lines (limit max_mime_parts)")
     try:
-        root = email.message_from_bytes(src, policy=policy.compat32)
+        root = _parse_mime(src, cuts)
     except RecursionError:
         # The stdlib feed parser recurses once per nesting level.
         walk.note("mime-too-deep", "MIME structure nested too deeply to parse; body not read")
@@ -399,8 +439,17 @@ def load_body(raw: bytes, headers: tuple[Header, ...], body_offset: int,
         return Body("", "", (), (), (), tuple(walk.findings))
     defects = len(root.defects)
     walk.walk(root)
+    _note_cuts(walk, cuts)
     if defects:
         walk.note("mime-defects", f"{defects} MIME defect(s): "
                   + ", ".join(sorted({type(d).__name__ for d in root.defects}))[:300],
                   Severity.INFO)
     return walk.body()
+
+
+def _note_cuts(walk: _Walk, cuts: list[str]) -> None:
+    if cuts:
+        names = ", ".join(sorted({n.lower()[:40] for n in cuts})[:5])
+        walk.note("limit-mime-field", f"{len(cuts)} MIME header field(s) ({names}) cut at "
+                  f"{MAX_MIME_FIELD_CHARS:,} characters (the stdlib's parameter reader is "
+                  "quadratic in a field's length; limit of mailaudit.parse.body)")

@@ -512,13 +512,7 @@ def _slot_name(before: str, type_name: str, taken: set[str]) -> str:
         base = "_".join(words[-2:])
     if not base or not base[0].isalpha():
         base = _NAME_BY_TYPE.get(type_name, "value")
-    base = base[:32]
-    name, k = base, 2
-    while name in taken:
-        name = f"{base}_{k}"
-        k += 1
-    taken.add(name)
-    return name
+    return _unique(base[:32], taken, sep="_")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -902,10 +896,11 @@ def _learn_sender(addr: str, org: str, brand: str, mail: list[Sample], min_sampl
     return _sender_data(addr, sid, org, brand, used_refs, templates), templates
 
 
-def _unique(base: str, used: set[str]) -> str:
+def _unique(base: str, used: set[str], *, sep: str = "-") -> str:
+    """``base``, or ``base`` + ``sep`` + the first count from 2 not in ``used``; kept in it."""
     name, k = base, 2
     while name in used:
-        name = f"{base}-{k}"
+        name = f"{base}{sep}{k}"
         k += 1
     used.add(name)
     return name
