@@ -133,3 +133,19 @@ def test_undocumented_class_gets_dataclass_docstring() -> None:
     assert Undocumented.__doc__ == (UndocumentedD.__doc__ or "").replace("UndocumentedD(",
                                                                           "Undocumented(", 1)
     assert Undocumented.__doc__ == "Undocumented(a: 'int', b: 'str' = 'x', c: 'dict[str, int]' = <factory>)"
+
+
+@record
+class Awkward:
+    """Field names the short path's __init__ text would collide with: dataclass's path."""
+
+    self: int
+    _set: int = 1
+    _default0: int = 2
+
+
+def test_awkward_field_names() -> None:
+    a = Awkward(0)
+    assert (a.self, a._set, a._default0) == (0, 1, 2) and a == Awkward(0, 1, 2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a._set = 3  # type: ignore[misc]

@@ -101,6 +101,9 @@ def _signature_line(made: Any, every: tuple[dataclasses.Field[Any], ...]) -> str
     return f"{name}({', '.join(params)})"
 
 
+_RESERVED = ("_set", "_FACTORY", "_factory", "_default")  # names __init__'s text uses
+
+
 def _plain(cls: type[Any]) -> bool:
     """Only what the short path knows: no __post_init__, InitVar or keyword-only fields."""
     own = vars(cls)
@@ -109,6 +112,8 @@ def _plain(cls: type[Any]) -> bool:
     if any(isinstance(v, dataclasses.Field) and v.kw_only is True for v in own.values()):
         return False
     notes = own.get("__annotations__", {})
+    if any(n == "self" or n.startswith(_RESERVED) for n in notes):
+        return False
     return not any(not isinstance(a, str) or "InitVar" in a or "KW_ONLY" in a
                    for a in notes.values())
 

@@ -72,3 +72,20 @@ def test_machine_output_loads_no_rich(tmp_path: Path) -> None:
     modules = _modules_loaded(tmp_path, "check", UNCLAIMED, "--dns-snapshot", SNAPSHOT, "--offline",
                               "--format", "jsonl")
     assert [m for m in modules if m == "rich" or m.startswith("rich.")] == []
+
+
+def test_pyspf_stand_ins_import_the_real_modules_when_used() -> None:
+    code = (
+        "import sys\n"
+        "from mailaudit.checks.spf.check import _import_pyspf\n"
+        "spf = _import_pyspf()\n"
+        "print('email.message' in sys.modules, 'socket' in sys.modules)\n"
+        "q = spf.query(i='192.0.2.1', s='a@example.com', h='mx.example.com')\n"
+        "q.parse_header('pass (x) client-ip=192.0.2.9; envelope-from=b@example.org; helo=h;')\n"
+        "print(q.i, q.s, q.h, spf.socket.error is OSError)\n"
+        "import email.message, socket\n"
+        "print(type(spf.Message()) is email.message.Message, socket is sys.modules['socket'])\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120, check=True).stdout.split("\n")
+    assert out[:3] == ["False False", "192.0.2.9 b@example.org h True", "True True"]

@@ -193,9 +193,7 @@ def _import_pyspf() -> Any:
             stand_ins[name] = module
         package.rdatatype.SPF = 99  # pyspf patches it in otherwise
     if "email.message" not in sys.modules:
-        email_message = types.ModuleType("email.message")
-        email_message.Message = _email_message  # type: ignore[attr-defined]
-        stand_ins["email.message"] = email_message
+        stand_ins["email.message"] = _OnFirstUse("email.message", Message=_email_message)
     if "socket" not in sys.modules:
         stand_ins["socket"] = _OnFirstUse("socket")
     saved = {name: sys.modules[name] for name in stand_ins if name in sys.modules}
@@ -203,8 +201,9 @@ def _import_pyspf() -> Any:
     try:
         import spf
     finally:
-        for name in stand_ins:
-            sys.modules.pop(name, None)
+        for name, module in stand_ins.items():
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
         sys.modules.update(saved)
     return spf
 
@@ -217,11 +216,21 @@ def _email_message(*args: Any, **kwargs: Any) -> Any:
 
 
 class _OnFirstUse(types.ModuleType):
-    """A module's name that imports the real module the first time an attribute is read."""
+    """Stands for a module: the real one is imported the first time one of its names is read
+    (``preset`` names are answered without it)."""
+
+    def __init__(self, name: str, **preset: Any) -> None:
+        super().__init__(name)
+        vars(self).update(preset)
 
     def __getattr__(self, attr: str) -> Any:
         import importlib
+        import sys
 
+        if attr.startswith("__"):  # the import system's own questions (__path__, ...)
+            raise AttributeError(attr)
+        if sys.modules.get(self.__name__) is self:  # read while pyspf is still importing
+            del sys.modules[self.__name__]
         return getattr(importlib.import_module(self.__name__), attr)
 
 
