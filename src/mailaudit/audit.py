@@ -74,7 +74,7 @@ def _audit(raw: bytes, *, resolver: Resolver | None, catalog: Catalog | None,
     try:
         msg = parse_message(raw, limits=options.limits)
         now, clock = evaluation_time(options, resolver)
-        options = replace(options, now=now)
+        options = _at(options, now)
         recorded = read_recorded(msg, trust_authserv_ids=options.trust_authserv_ids,
                                  trust_nothing=not options.trust_recorded)
         auth, auth_findings = authenticate(msg, recorded, resolver, options)
@@ -141,6 +141,21 @@ def _audit(raw: bytes, *, resolver: Resolver | None, catalog: Catalog | None,
         return error_result(ref, "internal-error",
                             f"mailaudit could not audit this message ({type(exc).__name__}: {exc}); "
                             "please report it with the message attached", parent=parent), None
+
+
+_last_at: tuple[AuditOptions, float, AuditOptions] | None = None
+
+
+def _at(options: AuditOptions, now: float) -> AuditOptions:
+    """``options`` with ``now`` set. A run audits every message with the same options at the
+    same evaluation time (``--at``, a snapshot's capture time), so the copy is made once."""
+    global _last_at
+    last = _last_at
+    if last is not None and last[0] is options and last[1] == now:
+        return last[2]
+    at = options if options.now == now else replace(options, now=now)
+    _last_at = (options, now, at)
+    return at
 
 
 def evaluation_time(options: AuditOptions, resolver: Resolver | None) -> tuple[float, str]:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from functools import partial
 
-from mailaudit.model import Address, Finding, ReceivedHop, Severity
+from mailaudit.model import Address, Finding, Severity
 from mailaudit.options import Limits
 from mailaudit.parse.addresses import parse_address, parse_address_list
 from mailaudit.parse.headers import split_header_block
 from mailaudit.parse.message import Body, Header, ParsedMessage
-from mailaudit.parse.received import parse_received, to_iso_date
+from mailaudit.parse.received import ReceivedChain, to_iso_date
 from mailaudit.parse.rfc2047 import decode_words
 
 __all__ = ["Body", "Header", "ParsedMessage", "parse_message"]
@@ -93,14 +93,14 @@ def parse_message(raw: bytes, *, limits: Limits = _DEFAULT_LIMITS) -> ParsedMess
     if message_id is not None:
         message_id = message_id.strip()
 
-    received: list[ReceivedHop] = []
+    received: list[str] = []
     for h in headers:
         if h.lname == "received":
             if len(received) >= _MAX_RECEIVED:
                 findings.append(Finding("limit-received", Severity.WARNING,
                                         f"Received chain truncated at {_MAX_RECEIVED} hops"))
                 break
-            received.append(parse_received(h.value, len(received)))
+            received.append(h.value)
 
     msg = ParsedMessage(
         raw=raw,
@@ -114,7 +114,7 @@ def parse_message(raw: bytes, *, limits: Limits = _DEFAULT_LIMITS) -> ParsedMess
         subject=subject,
         date=date,
         message_id=message_id,
-        received=tuple(received),
+        received=ReceivedChain(received),
         findings=(),
         body_offset=body_offset,
         spans=split.spans,

@@ -6,12 +6,14 @@ Exchange Online writes (no authserv-id; the authserv-id repeated after each resu
 unquoted), drops properties that are not ``ptype.property`` (``action=none``, Microsoft's
 ``compauth ... reason=``), and ignores comments, where Microsoft puts the sender IP. One parser
 for all of them gives every header the same semantics. It is one linear pass over the value: a
-tokenizer with a depth counter for nested comments, then a loop over tokens. Anything it has to
+tokenizer (one regex match per word, a depth counter for nested comments), then a loop over
+tokens. Anything it has to
 read leniently is listed in ``problems``; it never raises.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from mailaudit.model import CheckResult, PropValue
@@ -34,19 +36,25 @@ KNOWN_METHODS = frozenset({
 # RFC 2045 tspecials that cannot appear in an unquoted value. "/" and "=" are left out (they are
 # in base64 header.b values everybody writes unquoted), "@" too (RFC 8601 local-part@domain).
 _NOT_IN_TOKEN = frozenset('()<>,;:\\"[]?')
+_NOT_IN_TOKEN_RE = re.compile("[" + re.escape("".join(sorted(_NOT_IN_TOKEN))) + "]")
 _SPF_RESULTS = frozenset({"pass", "fail", "softfail", "neutral", "none", "temperror",
                           "permerror", "error", "unknown"})
+
+
+_SPACE_RUN = re.compile(r"[ \t\r\n]+")
+_WORD_RUN = re.compile(r'[^ \t\r\n;=()"]+')
 
 
 def tokenize(value: str) -> list[Token]:
     out: list[Token] = []
     i, n = 0, len(value)
     space = True
+    skip, word = _SPACE_RUN.match, _WORD_RUN.match
     while i < n:
         c = value[i]
         if c in " \t\r\n":
             space = True
-            i += 1
+            i = skip(value, i).end()  # type: ignore[union-attr]  # value[i] is in the class
             continue
         if c == "(":
             text, i, _ = read_comment(value, i)
@@ -66,10 +74,11 @@ def tokenize(value: str) -> list[Token]:
             i += 1  # unbalanced: nothing to close
             continue
         else:
-            start = i
-            while i < n and value[i] not in ' \t\r\n;=()"':
-                i += 1
-            out.append((WORD, value[start:i], space))
+            # One search per word, not one test per character (header.b values are long).
+            m = word(value, i)
+            assert m is not None  # value[i] is not a delimiter
+            out.append((WORD, m.group(), space))
+            i = m.end()
         space = False
     return out
 
@@ -120,11 +129,13 @@ class _Building:
         return CheckResult(self.method, self.result, self.reason, props)
 
 
+_KEYWORD = re.compile(r"[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
+
+
 def is_keyword(text: str) -> bool:
     """RFC 8601 §2.2 Keyword: ldh-str (RFC 5321), ASCII letters, digits and inner hyphens,
     starting with a letter."""
-    return (bool(text) and len(text) <= 64 and text.isascii() and text[0].isalpha()
-            and text[-1].isalnum() and all(c.isalnum() or c == "-" for c in text))
+    return len(text) <= 64 and _KEYWORD.fullmatch(text) is not None
 
 
 def _pairs(seg: list[Token], problems: list[str]) -> list[tuple[str, str, bool] | str]:
@@ -224,7 +235,7 @@ def parse_authentication_results(value: str) -> ParsedResults:
             if lkey == "reason" and not current.reason:
                 current.reason = val
                 continue
-            if not quoted and any(c in _NOT_IN_TOKEN for c in val):
+            if not quoted and _NOT_IN_TOKEN_RE.search(val) is not None:
                 problems.append(f"{key[:40]}: value {val[:60]!r} is not a token; read as written")
             if current.props is None:
                 current.props = {}

@@ -37,6 +37,11 @@ _FIELD_END = re.compile(rb"\n(?![ \t])")
 # The header block ends at the first empty line, CRLF or LF.
 _BLANK_LINE = re.compile(rb"\n\r?\n")
 
+# Field names as written -> (name, lower-case name): a mailbox uses a few dozen names, so
+# they are decoded once per process. Bounded, so that hostile invented names cannot grow it.
+_NAMES: dict[bytes, tuple[str, str]] = {}
+_MAX_NAMES = 2048
+
 # DKIM and ARC see every field of the block, not only the first ``max_headers`` (a signature
 # hashes fields bottom-up, and trace fields are prepended above the signed ones), but not
 # without bound: past this many times ``max_headers`` the view is marked incomplete and no
@@ -120,6 +125,7 @@ def split_header_block(raw: bytes, *, limits: Limits = _DEFAULT_LIMITS) -> Heade
     dropped_needed = 0
     spans_complete = True
     search = _FIELD_END.search
+    new_tuple = tuple.__new__  # FieldSpan(...) and Header(...) without their Python __new__
     pos = start
     while pos < end:
         if len(spans) >= max_spans:
@@ -135,7 +141,7 @@ def split_header_block(raw: bytes, *, limits: Limits = _DEFAULT_LIMITS) -> Heade
         first_nl = raw.find(b"\n", pos, field_end)
         first_end = field_end if first_nl < 0 else first_nl
         colon = raw.find(b":", pos, first_end)
-        spans.append(FieldSpan(pos, colon, field_end))
+        spans.append(new_tuple(FieldSpan, (pos, colon, field_end)))
         here, pos = pos, field_end + 1
         name_bytes = raw[here:colon].rstrip(b" \t") if colon > here else b""
         if len(headers) >= max_headers:
@@ -156,16 +162,23 @@ def split_header_block(raw: bytes, *, limits: Limits = _DEFAULT_LIMITS) -> Heade
         raw_field = raw[here:here + max_bytes] if cut else raw[here:field_end]
         if raw_field.endswith(b"\r"):
             raw_field = raw_field[:-1]
-        name = name_bytes.decode("ascii", "replace")
-        # Unfolding removes the line breaks only, not the whitespace after them (§2.2.3).
-        value_bytes = raw_field[colon - here + 1:].replace(b"\r\n", b"").replace(b"\n", b"")
+        names = _NAMES.get(name_bytes)
+        if names is None:
+            name = name_bytes.decode("ascii", "replace")
+            names = (name, name.lower())
+            if len(_NAMES) < _MAX_NAMES:
+                _NAMES[name_bytes] = names
+        value_bytes = raw_field[colon - here + 1:]
+        if first_nl >= 0:
+            # Unfolding removes the line breaks only, not the whitespace after them (§2.2.3).
+            value_bytes = value_bytes.replace(b"\r\n", b"").replace(b"\n", b"")
         value = _decode(value_bytes).strip(" \t\r")
         if cut:
             findings.append(Finding(
                 "limit-header-bytes", Severity.WARNING,
-                f"header {name[:60]!r} truncated at {max_bytes} bytes (limit max_header_bytes)",
-                evidence=name[:60]))
-        headers.append(Header(name, name.lower(), value, raw_field))
+                f"header {names[0][:60]!r} truncated at {max_bytes} bytes (limit max_header_bytes)",
+                evidence=names[0][:60]))
+        headers.append(new_tuple(Header, (*names, value, raw_field)))
 
     if no_colon:
         findings.append(Finding(

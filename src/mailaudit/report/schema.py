@@ -222,14 +222,24 @@ def dumps(record: dict[str, Any], *, indent: int | None = None) -> str:
     record is written with every non-ASCII character escaped instead: still valid JSON, still
     the same data.
     """
-    separators = (",", ":") if indent is None else (",", ": ")
-    text = json_escape_invisible(
-        json.dumps(record, ensure_ascii=False, indent=indent, separators=separators))
+    if indent is None:
+        text = json_escape_invisible(_LINE.encode(record))
+    else:
+        text = json_escape_invisible(json.dumps(record, ensure_ascii=False, indent=indent,
+                                                separators=(",", ": ")))
+    if text.isascii():  # nearly every record: nothing that could be a lone surrogate
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
+        separators = (",", ":") if indent is None else (",", ": ")
         return json.dumps(record, ensure_ascii=True, indent=indent, separators=separators)
     return text
+
+
+# The one-line encoder, built once (json.dumps builds one per call when given options).
+# Records are trees built by ``to_record``: the circular-reference check has nothing to find.
+_LINE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
 def summarise_method(result: AuditResult, method: str) -> str:

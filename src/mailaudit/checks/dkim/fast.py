@@ -81,7 +81,9 @@ class MessageView:
         "_canon",
         "_fields",
         "_headers",
+        "_lowered",
         "_sigs",
+        "_values",
         "error",
         "limited",
         "raw",
@@ -99,6 +101,8 @@ class MessageView:
         self._bodyhash: dict[tuple[bytes, bytes, int], bytes] = {}
         self._sigs: list[tuple[bytes, bytes]] | None = None
         self._fields: list[tuple[bytes, list[tuple[int, int]]]] = []
+        self._lowered: list[bytes] | None = None
+        self._values: dict[int, bytes] = {}
         if not complete:
             self.limited = True
             self.error = (f"the header block has more than {len(spans)} fields "
@@ -155,6 +159,29 @@ class MessageView:
         if self._body is None:
             self._body = _crlf(self.raw[self._body_start:])
         return self._body
+
+    def select(self, include: list[bytes]) -> list[tuple[bytes, bytes]]:
+        """``select_headers(self.headers, include)``, building the values of the chosen
+        fields only (a signature covers a few of a message's fields; trace fields are most)."""
+        if self._headers is not None:
+            return select_headers(self._headers, include)
+        if self._lowered is None:
+            self._lowered = [name.lower() for name, _ in self._fields]
+        lowered, fields, values = self._lowered, self._fields, self._values
+        chosen: list[tuple[bytes, bytes]] = []
+        last: dict[bytes, int] = {}
+        for name in include:
+            i = last.get(name, len(fields))
+            while i > 0:
+                i -= 1
+                if lowered[i] == name:
+                    value = values.get(i)
+                    if value is None:
+                        value = values[i] = self._value(fields[i][1])
+                    chosen.append((fields[i][0], value))
+                    break
+            last[name] = i
+        return chosen
 
     def sig_headers(self) -> list[tuple[bytes, bytes]]:
         if self._sigs is None:
@@ -650,7 +677,7 @@ def verify_signature(view: MessageView, tl: TagList, include: list[bytes], sig_n
     if b"from" in include:
         include.append(b"from")
     hasher = HASHES[sig[b"a"]]()
-    for n, v in select_headers(view.headers, include):
+    for n, v in view.select(include):
         cn, cv = canonicalize_header(head_alg, n, v)
         hasher.update(cn + b":" + cv)
     cn, cv = canonicalize_header(head_alg, sig_name, remove_b_value(sig_value))
@@ -703,14 +730,23 @@ def _verify_rsa(key: PublicKey, hasher: Any, signature: bytes, minkey: int, tl: 
                       tags=tl, key_bits=key.bits, signed_headers=signed)
 
 
+_RSA_ARGS: dict[str, tuple[Any, Any]] = {}  # hash name -> (padding, Prehashed), built once
+
+
 def _openssl_rsa_verify(pub: Any, signature: bytes, digest: bytes, hash_name: str) -> bool | None:
     """True / False, or None when OpenSSL will not decide (the caller does the maths)."""
     from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding, utils
-    algo = hashes.SHA256() if hash_name == "sha256" else hashes.SHA1()
+
+    args = _RSA_ARGS.get(hash_name)
+    if args is None:
+        # The padding and hash objects are immutable: one pair per hash for the process,
+        # instead of three objects per signature.
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding, utils
+        algo = hashes.SHA256() if hash_name == "sha256" else hashes.SHA1()
+        args = _RSA_ARGS[hash_name] = (padding.PKCS1v15(), utils.Prehashed(algo))
     try:
-        pub.verify(signature, digest, padding.PKCS1v15(), utils.Prehashed(algo))
+        pub.verify(signature, digest, args[0], args[1])
     except InvalidSignature:
         return False
     except Exception:  # an OpenSSL refusal that is not a verdict

@@ -4,10 +4,17 @@ parsing, identifier alignment, and the disposition the policy asks for."""
 from __future__ import annotations
 
 import functools
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from typing import Any
+from weakref import WeakKeyDictionary
 
 from mailaudit.checks.dmarc.treewalk import treewalk
 from mailaudit.dns.base import DnsOutcome, NoData, NotCaptured, NXDomain, Resolver
+from mailaudit.dns.budget import BudgetResolver
+from mailaudit.dns.offline import OfflineResolver
+from mailaudit.dns.snapshot import SnapshotResolver
 from mailaudit.model import CheckResult, PropValue
 from mailaudit.parse.domains import normalise_domain, org_domain_psl
 from mailaudit.parse.message import ParsedMessage
@@ -157,7 +164,10 @@ def check_dmarc(msg: ParsedMessage, dkim: Sequence[CheckResult], spf: CheckResul
         if name not in domains:
             domains.append(name)
     fetch = _memo_fetch(resolver)
-    results = [_check_domain(d, dkim, spf, resolver, fetch) for d in domains[:8]]
+    # The first domain's discovery starts with nothing fetched, so it asks exactly what a
+    # discovery on its own would: only that one may come from (and go to) the run's memo.
+    results = [_check_domain(d, dkim, spf, resolver, fetch, shared=i == 0)
+               for i, d in enumerate(domains[:8])]
     if len(results) == 1:
         return results[0]
     # RFC 7489 §6.6.1 lets a receiver apply DMARC to every author domain; the strictest
@@ -253,10 +263,51 @@ def discover_policy(domain: str, resolver: Resolver,
                            walked, policy, policy_from, tuple(notes))
 
 
-def _check_domain(domain: str, dkim: Sequence[CheckResult], spf: CheckResult,
-                  resolver: Resolver, fetch: Callable[[str], tuple[DmarcRecord | None, str]]
-                  ) -> CheckResult:
+# Policy discovery is a function of the domain and the DNS answers alone. With answers that
+# cannot change during a run (a snapshot, offline), a mailbox's many messages from one domain
+# share one discovery per resolver, as SPF evaluations do (checks.spf), instead of a PSL walk,
+# a tree walk and record parsing per message. Each reuse still charges the message's lookup
+# budget what the discovery asked, and one that did not fit in a budget is not kept.
+_DISCOVERIES: WeakKeyDictionary[Any, OrderedDict[str, tuple[PolicyDiscovery, int]]] = (
+    WeakKeyDictionary())
+_DISCOVERIES_SIZE = 4096
+
+
+def _discover(domain: str, resolver: Resolver,
+              fetch: Callable[[str], tuple[DmarcRecord | None, str]]) -> PolicyDiscovery:
+    budget = resolver if isinstance(resolver, BudgetResolver) else None
+    source = budget.inner if budget is not None else resolver
+    if not isinstance(source, (SnapshotResolver, OfflineResolver)):
+        return discover_policy(domain, resolver, fetch)
+    try:
+        memo = _DISCOVERIES.get(source)
+        if memo is None:
+            memo = _DISCOVERIES[source] = OrderedDict()
+    except TypeError:  # a resolver that cannot be weakly referenced gets no memo
+        return discover_policy(domain, resolver, fetch)
+    hit = memo.get(domain)
+    if hit is not None and (budget is None or (
+            budget.limit - budget.used >= hit[1]
+            and not (hit[1] and budget.deadline is not None
+                     and time.monotonic() > budget.deadline))):
+        if budget is not None:
+            budget.used += hit[1]
+        memo.move_to_end(domain)
+        return hit[0]
+    used, refused = (budget.used, budget.refused) if budget is not None else (0, 0)
     found = discover_policy(domain, resolver, fetch)
+    if found.unknown is None and (budget is None or budget.refused == refused):
+        memo[domain] = (found, budget.used - used if budget is not None else 0)
+        if len(memo) > _DISCOVERIES_SIZE:
+            memo.popitem(last=False)
+    return found
+
+
+def _check_domain(domain: str, dkim: Sequence[CheckResult], spf: CheckResult,
+                  resolver: Resolver, fetch: Callable[[str], tuple[DmarcRecord | None, str]],
+                  *, shared: bool = False) -> CheckResult:
+    found = (_discover(domain, resolver, fetch) if shared
+             else discover_policy(domain, resolver, fetch))
     if found.unknown is not None:
         return found.unknown
     props: dict[str, PropValue] = {"header.from": domain,

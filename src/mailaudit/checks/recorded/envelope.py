@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import itertools
 from collections.abc import Sequence
 
 from mailaudit.model import Envelope, ReceivedHop
@@ -92,7 +93,7 @@ def _first_external_hop(hops: Sequence[ReceivedHop],
     if receiver_org in _SHARED_PLATFORMS:
         receiver_org = None
     internal = tuple(h.lower().strip(".") for h in internal_hosts if h)
-    for hop in hops[:_MAX_HOPS]:
+    for hop in itertools.islice(hops, _MAX_HOPS):  # hops are read as the walk reaches them
         ip = _ip(hop.from_ip)
         if ip is None:
             continue  # local submission, or a hop we cannot read: no sender IP here
