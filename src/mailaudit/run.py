@@ -36,6 +36,7 @@ from mailaudit.audit import AuditTimeout, audit_item, error_result
 from mailaudit.dns import DnsConfig
 from mailaudit.model import AuditResult, ExitCode, RawMessage, SourceError, Verdict
 from mailaudit.options import AuditOptions
+from mailaudit.records import record
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -63,7 +64,7 @@ class Sink(Protocol):
     def close(self, *, seconds: float = 0.0, flagged: frozenset[Verdict] = frozenset()) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunConfig:
     """Everything a worker needs to build its own resolver and catalog (it must pickle)."""
 
