@@ -155,6 +155,14 @@ def _reason(result: str, text: str, domain: str) -> str:
 _query_class: Any = None
 
 
+def preload() -> None:
+    """Import pyspf and build the query class now (a process pool's parent does, before its
+    workers are forked)."""
+    global _query_class
+    if _query_class is None:
+        _query_class = _build_query_class()
+
+
 def _make_query(resolver: Resolver, ip: str, mail_from: str, helo: str) -> Any:
     global _query_class
     if _query_class is None:
