@@ -7,12 +7,14 @@ command line's start-up) stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
 __version__ = "0.2.0"
 
+# Not ``typing.TYPE_CHECKING``: ``mailaudit --version`` imports this module and nothing else,
+# and typing would be most of its cost. Type checkers treat the name the same way.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from mailaudit.audit import audit_item, audit_message
     from mailaudit.dns.base import DnsOutcome, NoData, NotCaptured, NXDomain, Resolver, TempFail
     from mailaudit.dns.live import LiveResolver
@@ -96,6 +98,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'mailaudit' has no attribute {name!r}")
+    import importlib
+
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

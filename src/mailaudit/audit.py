@@ -85,10 +85,12 @@ def _audit(raw: bytes, *, resolver: Resolver | None, catalog: Catalog | None,
         claim = match = None
         if catalog is not None:
             from mailaudit.templates.claims import claim_of
-            from mailaudit.templates.matcher import match_message
 
             claim = claim_of(msg, catalog)
             if claim is not None and claim.kind == "address":
+                # The template engine is loaded once a sender is claimed: most mail claims none.
+                from mailaudit.templates.matcher import match_message
+
                 match = match_message(msg, claim.sender)
         verdict, reason, verdict_findings = decide(claim, auth, match)
         findings = [*msg.findings, *recorded.findings, *auth_findings]

@@ -8,8 +8,10 @@ it pickles (for the process pool). It knows no JSON: the documented schema is wr
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import IntEnum, StrEnum
+
+from mailaudit.records import record
 
 SCHEMA_VERSION = "mailaudit/1"
 
@@ -81,7 +83,7 @@ class Severity(StrEnum):
     HIGH = "high"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MessageRef:
     """Where a message came from, stable across runs.
 
@@ -107,7 +109,7 @@ class MessageRef:
         return f"{self.path} [{self.locator}]" if self.locator else self.path
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RawMessage:
     """The bytes of one message, as read from its source. ``truncated`` is set when a size
     limit cut it; ``parent`` is the ref of the carrying message for forwarded attachments.
@@ -125,7 +127,7 @@ class RawMessage:
     rebuilt: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SourceError:
     """An input item that could not be read. Becomes an ``error`` record; the batch goes on."""
 
@@ -134,14 +136,14 @@ class SourceError:
     message: str  # one sentence that names the file and says what to do next
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Address:
     display_name: str  # decoded (RFC 2047), may be empty
     address: str  # addr-spec as written, may be empty when unparsable
     domain: str  # lower-case domain part, "" when none
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReceivedHop:
     """One Received header, top (newest) first."""
 
@@ -155,14 +157,14 @@ class ReceivedHop:
     raw: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Link:
     url: str
     domain: str  # lower-case host, "" when none
     text: str = ""  # anchor text for HTML links
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CheckResult:
     """One result of one method: one per DKIM signature, one for SPF, DMARC, ARC, ..."""
 
@@ -193,7 +195,7 @@ class CheckResult:
                                                                     "body-rebuilt")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RecordedResult:
     """A result someone wrote into the message (Authentication-Results and friends)."""
 
@@ -206,7 +208,7 @@ class RecordedResult:
     contradicted: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Envelope:
     """What SPF needs: the connecting IP, HELO and MAIL FROM, and where each came from."""
 
@@ -216,7 +218,7 @@ class Envelope:
     source: str  # "options", "received-spf", "authentication-results", "x-forefront", "received", "none"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ArcReport:
     cv: str  # pass, fail, none, temperror, permerror
     reason: str
@@ -225,7 +227,7 @@ class ArcReport:
     oldest_authserv_id: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Disagreement:
     method: str
     recorded: str
@@ -233,7 +235,7 @@ class Disagreement:
     explanation: str  # plain words: "body changed after delivery", ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ExchangeVerdict:
     """What the receiving Exchange Online tenant itself concluded, decoded into plain words.
 
@@ -247,7 +249,7 @@ class ExchangeVerdict:
     spam: bool | None = None  # Exchange's spam decision: True spam/phish, False clean, None unknown
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AuthReport:
     recomputed: tuple[CheckResult, ...] = ()
     recorded: tuple[RecordedResult, ...] = ()
@@ -272,14 +274,14 @@ class AuthReport:
                      if r.trusted and not r.contradicted and r.check.method == method)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Signal:
     kind: str  # phone, money, brand, link, wallet, urgency, confusable, ...
     value: str  # what was found, as normalised text
     where: str  # "slot:<name>", "subject", "off-template", "body"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SlotValue:
     name: str
     type: str
@@ -294,7 +296,7 @@ class SlotValue:
         return not self.valid or bool(self.signals)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TemplateMatch:
     """How a message from a catalogued sender compares with that sender's templates."""
 
@@ -317,7 +319,7 @@ class TemplateMatch:
         return any(s.hostile for s in self.slots) or bool(self.signals)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Finding:
     code: str  # stable, kebab-case: "dkim-l-tag", "body-changed", "limit-headers", ...
     severity: Severity
@@ -325,13 +327,13 @@ class Finding:
     evidence: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ErrorInfo:
     code: str
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AuditResult:
     ref: MessageRef
     verdict: Verdict

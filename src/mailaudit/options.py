@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from mailaudit.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Limits:
     """Resource limits. Hitting one is a finding on that message ("truncated at ..."), never a crash.
 
@@ -25,7 +27,7 @@ class Limits:
     max_snapshot_bytes: int = 256 * 1024 * 1024  # a --dns-snapshot file (loaded once per run)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AuditOptions:
     """What one audit may do. ``recompute`` False: recorded results only (no DNS needed)."""
 

@@ -36,6 +36,7 @@ from mailaudit.audit import AuditTimeout, audit_item, error_result
 from mailaudit.dns import DnsConfig
 from mailaudit.model import AuditResult, ExitCode, RawMessage, SourceError, Verdict
 from mailaudit.options import AuditOptions
+from mailaudit.records import record
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -63,7 +64,7 @@ class Sink(Protocol):
     def close(self, *, seconds: float = 0.0, flagged: frozenset[Verdict] = frozenset()) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunConfig:
     """Everything a worker needs to build its own resolver and catalog (it must pickle)."""
 
@@ -193,6 +194,29 @@ def _chunks(items: Iterable[Item]) -> Iterator[list[Item]]:
         yield chunk
 
 
+def preload(config: RunConfig) -> None:
+    """Load in this process what every worker would otherwise load for its first message:
+    the checks, pyspf and the Public Suffix List (measured: about 0.1 s of CPU per worker).
+    A forked worker then starts with them, shared copy-on-write, instead of each worker
+    paying for them again."""
+    from mailaudit.checks import authenticate  # noqa: F401
+    from mailaudit.checks.recorded import trust  # noqa: F401
+    from mailaudit.parse.domains import psl
+
+    psl()
+    if config.options.recompute:
+        from mailaudit.checks.arc import check as arc_check  # noqa: F401
+        from mailaudit.checks.dkim import check as dkim_check  # noqa: F401
+        from mailaudit.checks.dmarc import check as dmarc_check  # noqa: F401
+        from mailaudit.checks.recorded import compare, envelope  # noqa: F401
+        from mailaudit.checks.spf.check import preload as preload_spf
+
+        preload_spf()
+    if config.use_catalog:
+        from mailaudit.templates import claims, matcher  # noqa: F401
+    from mailaudit import verdict  # noqa: F401
+
+
 class _Pool:
     """A ProcessPoolExecutor whose workers are always gone when it is closed."""
 
@@ -231,6 +255,8 @@ def pool_engine(config: RunConfig, encode: Encode, *, jobs: int, ordered: bool =
         source = _chunks(items)
         pending: deque[tuple[Future[list[list[Encoded]]], list[Item]]] = deque()
         _SHARED = shared
+        if os.name == "posix":  # forked workers inherit what is loaded here
+            preload(config)
         pool = _Pool(config, encode, jobs)
         finished = False
         try:

@@ -23,7 +23,6 @@ that a conclusive recomputation contradicts.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from mailaudit.model import (
@@ -35,6 +34,7 @@ from mailaudit.model import (
     TemplateMatch,
     Verdict,
 )
+from mailaudit.records import record
 
 
 class CatalogSender(Protocol):
@@ -58,7 +58,7 @@ class Claim(Protocol):
     def domains(self) -> tuple[str, ...]: ...  # the domains a header claim names
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AuthStatus:
     """Does the message authenticate as its From domain, and on what evidence?"""
 

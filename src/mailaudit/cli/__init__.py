@@ -8,6 +8,7 @@ single-file check do not pay for the rest.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -33,8 +34,21 @@ class LazyGroup(click.Group):
             module, attr = self.lazy[cmd_name].split(":")
             cmd = getattr(importlib.import_module(module), attr)
             assert isinstance(cmd, click.Command)
+            if cmd_name != "check":  # check says when its start-up is over (run_check)
+                started()
             return cmd
+        started()
         return super().get_command(ctx, cmd_name)
+
+
+def started() -> None:
+    """Start-up is over: garbage collection back on (``python -m mailaudit`` pauses it while
+    the command starts), with every object start-up made moved out of its reach for good
+    (``gc.freeze``): they live as long as the process, and forked workers then share those
+    pages instead of copying them when a collection would touch them."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -102,6 +116,7 @@ def main() -> None:
     try:
         cli.main(prog_name="mailaudit", standalone_mode=True)
     except MailauditError as exc:
+        started()
         # Sentences can quote a snapshot's record name or a template pack's id: someone
         # else's text, made visible before it reaches the terminal.
         from mailaudit.report.text import visible

@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import click
 
-from mailaudit.cli import CONTEXT, refuse_input_as_output
+from mailaudit.cli import CONTEXT, refuse_input_as_output, started
 from mailaudit.model import ExitCode
 
 VERDICT_NAMES = ("authentic", "abused", "spoofed", "unrecognized", "unauthenticated",
@@ -247,6 +247,7 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
     writer = make_writer(out_format, stream,
                          detail=details if details is not None else looked.single,
                          color=color if output is None else False)
+    started()  # what every message needs is built: collection back on, before any is read
     engine: Engine
     if dask_client is not None:
         assert dask is not None

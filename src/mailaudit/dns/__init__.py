@@ -8,16 +8,16 @@ always replays and never opens a socket, offline or not.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from mailaudit.dns.base import Resolver
+from mailaudit.records import record
 
 __all__ = ["DnsConfig", "make_resolver"]
 
 DEFAULT_MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DnsConfig:
     """Where DNS answers come from (plain data: it is handed to worker processes)."""
 

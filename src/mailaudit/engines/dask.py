@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from mailaudit.audit import AuditTimeout, error_result
 from mailaudit.errors import MailauditError
 from mailaudit.model import AuditResult, ExitCode, MessageRef, RawMessage, SourceError
+from mailaudit.records import record
 from mailaudit.resume import resume_key
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ class EngineError(MailauditError):
     exit_code = ExitCode.DNS  # 4: a service the run needs is unusable
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Shard:
     """One task: what a worker opens and reads, and where its records go in the output.
 
@@ -84,7 +85,7 @@ class Shard:
         return MessageRef(self.path, f"mbox:offset={self.start}" if self.kind == "range" else "")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ShardResult:
     groups: list[list[Encoded]]
     keys: list[str] = field(default_factory=list)  # the keys of the items read (listing only)

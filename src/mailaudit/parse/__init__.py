@@ -11,7 +11,6 @@ from functools import partial
 from mailaudit.model import Address, Finding, Severity
 from mailaudit.options import Limits
 from mailaudit.parse.addresses import parse_address, parse_address_list
-from mailaudit.parse.body import load_body
 from mailaudit.parse.headers import split_header_block
 from mailaudit.parse.message import Body, Header, ParsedMessage
 from mailaudit.parse.received import ReceivedChain, to_iso_date
@@ -23,6 +22,14 @@ __all__ = ["Body", "Header", "ParsedMessage", "parse_message"]
 _MAX_RECEIVED = 200  # hops beyond this are not read (mail loops are cut far earlier by MTAs)
 
 _DEFAULT_LIMITS = Limits()
+
+
+def load_body(raw: bytes, headers: tuple[Header, ...], body_offset: int, limits: Limits) -> Body:
+    """``parse.body.load_body``, imported when a body is first needed: most audits never read
+    one (no claimed sender, no attachment), and the MIME and HTML code is not light."""
+    from mailaudit.parse.body import load_body as load
+
+    return load(raw, headers, body_offset, limits)
 
 
 def _first(headers: tuple[Header, ...], lname: str) -> str | None:

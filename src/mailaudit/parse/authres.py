@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from mailaudit.model import CheckResult, PropValue
 from mailaudit.parse.lex import read_comment, read_quoted
+from mailaudit.records import record
 
 _MAX_LEN = 64 * 1024
 _MAX_RESULTS = 200
@@ -158,7 +159,7 @@ def _pairs(seg: list[Token], problems: list[str]) -> list[tuple[str, str, bool] 
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ParsedResults:
     authserv_id: str | None  # None: Exchange Online's id-less form
     version: str

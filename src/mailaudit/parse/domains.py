@@ -1,52 +1,115 @@
-"""Domain names and organisational domains (RFC 7489 §3.2): the Public Suffix List, built once per
+"""Domain names and organisational domains (RFC 7489 §3.2): the Public Suffix List, read once per
 process, and the one organisational-domain function.
 
-Parsing the bundled list costs about 0.15 s; organisational domains (RFC 7489 §3.2), claimed
-brands and hostname signals all read the same list, so they share one instance. The list bundled
-with publicsuffixlist is used: offline and reproducible (no download).
+The list bundled with publicsuffixlist is used: offline and reproducible (no download).
+Organisational domains (RFC 7489 §3.2), claimed brands and hostname signals all read the same
+list, so they share one instance.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from publicsuffixlist import PublicSuffixList
-
+from collections.abc import Iterable
+from itertools import repeat
 
 _PSL_FORMAT = "mailaudit-psl-rules/1"
 
 
+class SuffixList:
+    """The Public Suffix List's rules as one set, looked up with the list's algorithm
+    (https://publicsuffix.org/list/, "Formal algorithm"), answering as publicsuffixlist's
+    ``PublicSuffixList`` does for ``str`` names.
+
+    Why not the library's own object at start-up: ``PublicSuffixList`` re-reads every rule line
+    (decode, lower-case, split) whenever it is built, about 40 ms per process even from the
+    cached expanded rules, which is more than the rest of a one-message audit. The rule set it
+    builds is what the cache holds already, so it is used as it is (a few ms to load); the
+    lookup below is the list's published algorithm, checked against the library and the
+    list's own test vectors (tests/parse/test_domains_psl.py, tests/checks/dmarc).
+    """
+
+    __slots__ = ("_maxlabel", "_rules")
+
+    def __init__(self, rules: Iterable[str]) -> None:
+        self._rules = frozenset(rules)
+        # map() over C methods: a generator over ten thousand rules costs milliseconds.
+        self._maxlabel = max(map(str.count, self._rules, repeat(".")), default=-1) + 1
+
+    def _count_public(self, labels: list[str], accept_unknown: bool) -> int:
+        """How many trailing labels of ``labels`` are the public suffix (0: none known)."""
+        count = len(labels)
+        if count == 1 and accept_unknown:
+            return 1  # a lone label is a TLD: public whether listed or not
+        rules = self._rules
+        # Longest candidate first. A wildcard (*.kobe.jp) makes its parent (kobe.jp) public
+        # too; an exception (!city.kobe.jp) makes its own name registrable, one label
+        # above the public part. Order per candidate: exception, wildcard, exact rule.
+        for i in range(max(0, count - (self._maxlabel + 1)), count):
+            depth = count - i
+            name = ".".join(labels[i:])
+            if "!" + name in rules:
+                return depth - 1
+            if "*." + name in rules:
+                return depth + 1 if i > 0 else depth
+            if name in rules:
+                return depth
+        return 1 if accept_unknown else 0
+
+    @staticmethod
+    def _labels(domain: str) -> list[str] | None:
+        if domain.endswith("."):
+            domain = domain[:-1]
+        labels = domain.lower().split(".")
+        return None if "" in labels else labels
+
+    def privatesuffix(self, domain: str, accept_unknown: bool = True) -> str | None:
+        """The registrable domain (public suffix plus one label), lower-case; None when
+        ``domain`` is itself public, not a domain name, or (``accept_unknown=False``) under
+        no listed suffix."""
+        labels = self._labels(domain)
+        if labels is None:
+            return None
+        public = self._count_public(labels, accept_unknown)
+        if not public or len(labels) < public + 1:
+            return None
+        return ".".join(labels[-(public + 1):])
+
+    def publicsuffix(self, domain: str, accept_unknown: bool = True) -> str | None:
+        """The longest public suffix of ``domain``, lower-case; None when it is not a domain
+        name or (``accept_unknown=False``) no listed suffix covers it."""
+        labels = self._labels(domain)
+        if labels is None:
+            return None
+        public = self._count_public(labels, accept_unknown)
+        if not public or len(labels) < public:
+            return None
+        return ".".join(labels[-public:])
+
+
 @functools.cache
-def psl() -> PublicSuffixList:
-    """The bundled list, as ``PublicSuffixList()`` reads it.
+def psl() -> SuffixList:
+    """The bundled list.
 
     Most of reading it is turning its IDN rules into A-labels (the idna codec, in Python); that
     is done once per list and release and kept in the cache (``mailaudit.cache``) as the
-    expanded rule lines, which the library then reads as given (``accept_encoded_idn=False``):
-    the same rules, a fraction of the start-up of a one-message audit.
+    expanded rule lines: the rule set ``PublicSuffixList()`` builds, loaded in a few ms.
     """
     import publicsuffixlist
-    from publicsuffixlist import PublicSuffixList
 
     from mailaudit import cache
 
-    try:
-        with open(publicsuffixlist.PSLFILE, "rb") as fh:
-            data = fh.read()
-    except OSError:
-        return PublicSuffixList()
+    with open(publicsuffixlist.PSLFILE, "rb") as fh:  # part of the install: no fallback
+        data = fh.read()
     entry = cache.entry_path("psl", publicsuffixlist.__version__.encode(), data)
     rules = cache.lookup(entry, _PSL_FORMAT, _rule_lines)
     if rules is None:
         rules = expanded_rules(data)
         cache.store(entry, _PSL_FORMAT, rules)
-    return PublicSuffixList(source=rules, accept_encoded_idn=False)
+    return SuffixList(rules)
 
 
 def _rule_lines(plain: object) -> list[str]:
-    if not isinstance(plain, list) or not all(isinstance(r, str) for r in plain):
+    if not isinstance(plain, list) or set(map(type, plain)) - {str}:
         raise TypeError("not a rule list")
     return plain
 

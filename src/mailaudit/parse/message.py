@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from mailaudit.model import Address, Finding, Link, ReceivedHop
+from mailaudit.records import record
 
 
 class Header(NamedTuple):
@@ -30,7 +31,7 @@ class FieldSpan(NamedTuple):
     end: int  # index of the LF that ends its last line (end of the block when it has none)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Part:
     """A leaf or message part found while walking MIME."""
 
@@ -40,7 +41,7 @@ class Part:
     data: bytes  # decoded payload (transfer encoding undone); for message/rfc822 the message bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Body:
     text: str  # all text/plain parts, decoded to str
     html_text: str  # all text/html parts turned into text (never rendered); alt/title text kept

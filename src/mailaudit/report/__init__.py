@@ -9,7 +9,6 @@ nested result objects, and the parent stays free to feed the workers.
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from collections.abc import Callable, Sequence
 from enum import StrEnum
@@ -128,6 +127,8 @@ class JsonWriter(Writer):
 class CsvWriter(Writer):
     def __init__(self, stream: IO[str]) -> None:
         super().__init__(stream)
+        import csv  # only for this format
+
         self.csv = csv.DictWriter(stream, fieldnames=list(CSV_COLUMNS), lineterminator="\r\n")
         self.csv.writeheader()
 

@@ -14,13 +14,15 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any
-
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from mailaudit.report.styles import verdict_style
 from mailaudit.report.text import visible
+
+if TYPE_CHECKING:
+    # rich is imported only once a bar is drawn: machine formats never need it.
+    from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.text import Text
 
 _BAR_MIN = 10
 
@@ -65,6 +67,8 @@ class ProgressLine:
         return count, _clock(elapsed), "ETA " + _clock(eta), f"{rate:,.0f}/s"
 
     def render(self, width: int) -> Text:
+        from rich.text import Text
+
         count, elapsed, eta, rate = self._parts()
         head = "auditing "
         essential = f" {count} {elapsed} {eta}"
@@ -119,6 +123,8 @@ class Progress:
     def __enter__(self) -> Progress:
         if self.enabled:
             import sys
+
+            from rich.console import Console
 
             self.console = Console(stderr=True, markup=False, highlight=False, emoji=False)
             self.shared = sys.stdout.isatty()

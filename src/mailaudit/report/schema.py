@@ -72,6 +72,8 @@ def _addresses(addrs: tuple[Address, ...]) -> list[dict[str, str]]:
 
 
 def is_result_keyword(token: str) -> bool:
+    if token in RESULT_KEYWORDS:
+        return True
     word = token.strip().lower()
     return _RESULT_ALIASES.get(word, word) in RESULT_KEYWORDS
 
@@ -79,6 +81,8 @@ def is_result_keyword(token: str) -> bool:
 def result_keyword(token: str) -> str:
     """The RFC 8601 keyword ``token`` spells (case-insensitive), else ``permerror``: a result
     that is not a keyword is a record that cannot be used (RFC 8601 §2.7)."""
+    if token in RESULT_KEYWORDS:  # already one (nearly every result): nothing to normalise
+        return token
     word = token.strip().lower()
     word = _RESULT_ALIASES.get(word, word)
     return word if word in RESULT_KEYWORDS else "permerror"
@@ -86,8 +90,15 @@ def result_keyword(token: str) -> str:
 
 def method_name(token: str) -> str:
     """A method name as RFC 8601 §2.2 spells it (a Keyword, lower-cased), else ``unknown``."""
+    if token in _METHOD_NAMES:
+        return token
     word = token.strip().lower()
     return word if _METHOD.fullmatch(word) else UNKNOWN
+
+
+# Names every record repeats, known to be what ``method_name`` returns for them.
+_METHOD_NAMES = frozenset({"dkim", "spf", "dmarc", "arc", "iprev", "auth", "compauth",
+                           "bimi", "smime", "dkim-atps", "x-tls"})
 
 
 def check_json(c: CheckResult) -> dict[str, Any]:

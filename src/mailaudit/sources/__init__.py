@@ -27,11 +27,11 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import BinaryIO
 
 from mailaudit.model import RawMessage, SourceError
 from mailaudit.options import Limits
+from mailaudit.records import record
 from mailaudit.sources import directory, mbox
 from mailaudit.sources import stdin as stdin_source
 from mailaudit.sources.file import iter_file
@@ -139,7 +139,7 @@ def _iter_path(path: str, *, limits: Limits, stdin: BinaryIO | None) -> Iterator
     yield source_error(path, "unreadable", "could not be looked at; check the path")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Survey:
     """The one early look at the command-line inputs, before any message is read.
 

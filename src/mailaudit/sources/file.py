@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from mailaudit.model import MessageRef, RawMessage, SourceError
 from mailaudit.options import Limits
-from mailaudit.sources import eml, mbox, msg, pst
+from mailaudit.sources import eml, mbox
 from mailaudit.sources.sniff import (
     Form,
     classify,
@@ -51,9 +51,14 @@ def iter_file(path: str, *, limits: Limits, member: bool = False,
     except OSError as exc:
         yield os_error(path, exc, listed=listed or member)
         return
+    # The Outlook readers are imported only for their files: most runs read none.
     if form is Form.MSG:
+        from mailaudit.sources import msg
+
         yield from msg.iter_msg(path, limits=limits)
     elif form is Form.PST:
+        from mailaudit.sources import pst
+
         yield from pst.iter_pst(path, limits=limits)
     elif named_msg:
         yield source_error(path, "not-msg",

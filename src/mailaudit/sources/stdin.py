@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 from mailaudit.model import MessageRef, RawMessage, SourceError
 from mailaudit.options import Limits
-from mailaudit.sources import eml, mbox, msg
+from mailaudit.sources import eml, mbox
 from mailaudit.sources.sniff import Form, classify, is_binary, read_head, source_error
 
 Item = RawMessage | SourceError
@@ -44,6 +44,8 @@ def iter_stream(stream: BinaryIO, *, path: str, limits: Limits) -> Iterator[Item
                                    f"Outlook message larger than {limits.max_message_bytes} "
                                    "bytes (limit max_message_bytes); save it to a file first")
             else:
+                from mailaudit.sources import msg  # only for Outlook input
+
                 yield from msg.iter_msg(path, limits=limits, data=data)
         elif form is Form.PST:
             # libpff needs random access to the whole file; a stream cannot give it.

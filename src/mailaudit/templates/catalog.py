@@ -17,15 +17,14 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from importlib import resources
+from dataclasses import field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from mailaudit.errors import CatalogError
+from mailaudit.records import record
 from mailaudit.templates.patterns import PatternError, Segment, parse_pattern
-from mailaudit.templates.slots import SIGNAL_KINDS, SLOT_TYPES, allowed_params, check_slot
 
 if TYPE_CHECKING:
     import yaml
@@ -35,7 +34,7 @@ EVIDENCE = ("SAMPLE", "MS-DOC", "VENDOR", "INFERRED", "LEARNED")  # LEARNED: `te
 WORDING = ("exact", "partial")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SlotSpec:
     name: str
     type: str
@@ -44,13 +43,13 @@ class SlotSpec:
     note: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BodyLine:
     segments: tuple[Segment, ...]
     optional: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AbuseReport:
     date: str
     summary: str
@@ -58,7 +57,7 @@ class AbuseReport:
     values: Mapping[str, str]  # lure slot values as reported (paraphrased where long)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Template:
     id: str
     sender_id: str
@@ -84,7 +83,7 @@ class Template:
             yield from line.segments
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DkimExpectation:
     domain: str
     selectors: tuple[str, ...] = ()
@@ -92,13 +91,13 @@ class DkimExpectation:
     note: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DisplayName:
     segments: tuple[Segment, ...]
     slots: Mapping[str, SlotSpec]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Sender:
     id: str
     family: str
@@ -129,7 +128,7 @@ class Sender:
         return tuple(d.domain for d in self.dkim if not d.verified)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Brand:
     name: str
     domains: tuple[str, ...]  # registrable domains the brand sends from (lower case)
@@ -140,7 +139,7 @@ class Brand:
     origin: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CatalogData:
     brands: tuple[Brand, ...] = ()
     senders: tuple[Sender, ...] = ()
@@ -152,7 +151,7 @@ class CatalogData:
 
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SenderClaim:
     """A catalogued sender a message claims to be, and how it claims it."""
 
@@ -235,6 +234,10 @@ def _lower(items: Sequence[str]) -> tuple[str, ...]:
 
 
 def _slot_spec(ctx: _Ctx, name: str, node: yaml.Node, where: str) -> SlotSpec:
+    # The slot checkers (and the signal finders under them) are only needed to validate YAML:
+    # a compiled entry does not import them, nor does a message no sender is claimed for.
+    from mailaudit.templates.slots import SIGNAL_KINDS, SLOT_TYPES, allowed_params
+
     if isinstance(node, yaml.ScalarNode):  # shorthand "tenant: org_name"
         stype = ctx.text(node, f"{where}: slot '{name}'")
         if stype not in SLOT_TYPES:
@@ -345,6 +348,8 @@ def _body(ctx: _Ctx, node: yaml.Node, where: str, slots: Mapping[str, SlotSpec]
 def _examples(ctx: _Ctx, node: yaml.Node, where: str, used: set[str],
               slots: Mapping[str, SlotSpec], brand: str, links: Sequence[str],
               *, genuine: bool) -> tuple[dict[str, str], ...]:
+    from mailaudit.templates.slots import check_slot
+
     out: list[dict[str, str]] = []
     for i, item in enumerate(ctx.seq(node, where), 1):
         here = f"{where} {i}"
@@ -460,6 +465,8 @@ _SENDER_OPTIONAL = ("display_names", "dkim", "envelope_domains", "link_domains",
 
 
 def _sender(ctx: _Ctx, node: yaml.Node, family: str) -> Sender:
+    from mailaudit.templates.slots import SLOT_TYPES
+
     fields = ctx.mapping(node, "sender", required=_SENDER_FIELDS, optional=_SENDER_OPTIONAL)
     sid = ctx.text(fields["id"], "sender id").strip()
     where = f"sender '{sid}'"
@@ -693,12 +700,17 @@ class Catalog:
         return tuple(self._templates.values())
 
 
+# The built-in files sit beside this module in every install (wheel, editable, source tree) and
+# are read as files; the same path importlib.resources.files() gives for a package on disk,
+# without importing it (it costs more than reading the compiled catalog).
+DATA_DIR = Path(__file__).parent / "data"
+
+
 def _builtin_files() -> list[tuple[Path, str]]:
-    root = resources.files("mailaudit.templates").joinpath("data")
     out = []
-    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+    for entry in sorted(DATA_DIR.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml") and not entry.name.startswith("_"):
-            out.append((Path(str(entry)), entry.name))
+            out.append((entry, entry.name))
     return out
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mailaudit.parse.domains import org_domain_or_self
+from mailaudit.records import record
 from mailaudit.templates.normalise import match_key, normalise
 from mailaudit.templates.signals import domain_allowed, find_signals_normalised
 from mailaudit.templates.slots import SLOT_TYPES, check_slot
@@ -51,7 +52,7 @@ _CLOSERS = ".,;:!?)]}\"'”’»>"
 # Samples
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Sample:
     """What learning needs of one genuine message (all text normalised as the matcher does)."""
 
@@ -121,7 +122,7 @@ def too_long(sample: Sample) -> str | None:
 # Tokens and alignment
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Tok:
     key: str
     start: int
@@ -518,7 +519,7 @@ def _slot_name(before: str, type_name: str, taken: set[str]) -> str:
 # One template
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LearnedTemplate:
     id: str
     subject: str
@@ -532,7 +533,7 @@ class LearnedTemplate:
     slot_chars: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Skipped:
     """A template (or sender) that was not written, and why."""
 
@@ -755,7 +756,7 @@ def group_templates(samples: Sequence[Sample]) -> list[list[int]]:
     return [g.members for g in groups]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pack:
     family: str
     filename: str
@@ -765,7 +766,7 @@ class Pack:
     builtin_senders: tuple[str, ...] = ()  # addresses the built-in catalog already has
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LearnResult:
     packs: tuple[Pack, ...]
     skipped: tuple[Skipped, ...]
@@ -1009,7 +1010,7 @@ def pack_yaml(pack: Pack) -> str:
 # Diff: what a learned pack says that the built-in catalog lacks or has wrong
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Difference:
     sender: str  # the learned sender's address
     kind: str  # "new-sender", "new-template", "phrase-missing", "phrase-new", "language",

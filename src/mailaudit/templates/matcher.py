@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 from mailaudit.model import Signal, SlotValue, TemplateMatch
 from mailaudit.parse.message import ParsedMessage
+from mailaudit.records import record
 from mailaudit.templates.catalog import (
     Catalog,
     Sender,
@@ -203,7 +204,7 @@ def _score(subject: _Found, bodies: list[_Found]) -> float:
     return found / total if total else 1.0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Context:
     sender: Sender
     brand: str

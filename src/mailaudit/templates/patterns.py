@@ -7,12 +7,11 @@ its type (required where there is no ``slots:`` section, as in display names). `
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from mailaudit.records import record
 from mailaudit.templates.normalise import match_key, normalise
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Segment:
     """One piece of a pattern: fixed text (``slot`` empty) or a slot (``text`` empty)."""
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from mailaudit.records import record
 from mailaudit.templates.catalog import Template
 from mailaudit.templates.patterns import Segment
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Rendered:
     subject: str
     text: str

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Collection, Iterator
-from importlib import resources
 from typing import Any
 
 from mailaudit.model import Signal
@@ -58,7 +57,9 @@ _URL_LIMIT = 2048
 def _phrases() -> dict[str, list[str]]:
     import yaml  # only once a message is matched against a template
 
-    raw = resources.files("mailaudit.templates").joinpath("data/_signals.yaml").read_text("utf-8")
+    from mailaudit.templates.catalog import DATA_DIR
+
+    raw = (DATA_DIR / "_signals.yaml").read_text("utf-8")
     data: Any = yaml.safe_load(raw)
     return {"brands": [str(b) for b in data["brands"]], "urgency": [str(u) for u in data["urgency"]]}
 

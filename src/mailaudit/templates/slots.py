@@ -14,16 +14,17 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from mailaudit.model import Signal, SlotValue
+from mailaudit.records import record
 from mailaudit.templates.signals import domain_allowed, find_signals_normalised
 
 SlotParams = Mapping[str, object]
 Validator = Callable[[str, SlotParams], list[str]]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SlotType:
     name: str
     validate: Validator

@@ -17,7 +17,7 @@ import bisect
 import re
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from mailaudit.checks.dkim import fast
 from mailaudit.checks.dkim.check import KEYS, KeyFetcher
@@ -26,6 +26,7 @@ from mailaudit.dns.base import Resolver
 from mailaudit.model import ArcReport, CheckResult
 from mailaudit.parse.authres import parse_authentication_results, split_arc_instance
 from mailaudit.parse.message import ParsedMessage
+from mailaudit.records import record
 
 ARC_HEADERS = ("arc-seal", "arc-message-signature", "arc-authentication-results")
 _AAR, _AMS, _AS = b"arc-authentication-results", b"arc-message-signature", b"arc-seal"
@@ -90,7 +91,7 @@ def validate_dkimpy(raw: bytes, fetcher: KeyFetcher, *, now: float | None = None
     return text, "" if text == "pass" else str(reason)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _SetOutcome:
     instance: int
     ams_valid: bool

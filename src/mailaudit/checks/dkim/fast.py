@@ -22,12 +22,12 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mailaudit.checks.dkim.tags import TagList, parse_tags
 from mailaudit.parse.headers import split_header_block
 from mailaudit.parse.message import FieldSpan
+from mailaudit.records import record
 
 if TYPE_CHECKING:
     from mailaudit.parse.message import ParsedMessage
@@ -331,7 +331,7 @@ def select_headers(headers: list[tuple[bytes, bytes]],
 # Keys
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PublicKey:
     kind: bytes  # b"rsa" or b"ed25519"
     bits: int
@@ -489,7 +489,7 @@ def _rsa_key(n: int, e: int) -> Any:
 # Verification
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FastResult:
     """``status``: pass, fail (crypto said no), permerror (unusable signature or key),
     nokey (the lookup gave nothing; the caller knows why)."""

@@ -6,12 +6,14 @@ verdict as dkimpy), but never raise: a malformed list comes back with ``error`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from mailaudit.records import record
 
 _LETTERS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TagList:
     tags: dict[bytes, bytes] = field(default_factory=dict)
     error: str = ""  # "" when the list parsed

@@ -7,7 +7,6 @@ import functools
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -19,6 +18,7 @@ from mailaudit.dns.snapshot import SnapshotResolver
 from mailaudit.model import CheckResult, PropValue
 from mailaudit.parse.domains import normalise_domain, org_domain_psl
 from mailaudit.parse.message import ParsedMessage
+from mailaudit.records import record
 
 POLICIES = ("none", "quarantine", "reject")
 _KNOWN_TAGS = {"v", "p", "sp", "np", "pct", "t", "adkim", "aspf", "psd", "rua", "ruf", "fo",
@@ -29,7 +29,7 @@ _MAX_PROBLEMS = 10
 _SEVERITY = {"fail": 5, "temperror": 4, "permerror": 3, "none": 2, "pass": 1}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DmarcRecord:
     """One parsed ``v=DMARC1`` record. Invalid values fall back to the defaults and are listed
     in ``problems``; ``error`` is set when the record cannot be used at all."""
@@ -198,7 +198,7 @@ def _memo_fetch(resolver: Resolver) -> Callable[[str], tuple[DmarcRecord | None,
     return fetch
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PolicyDiscovery:
     """Which DMARC record governs a domain and how it was found (RFC 7489 §6.6.3 with the
     DMARCbis tree walk). ``record`` None: no policy. ``unknown`` is the temperror result when

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
 from mailaudit.checks.recorded.exchange import MICROSOFT_ORGS, decode_exchange, read_microsoft
@@ -52,6 +51,7 @@ from mailaudit.parse.authres import (
 )
 from mailaudit.parse.message import ParsedMessage
 from mailaudit.parse.received import ip_literal
+from mailaudit.records import record
 
 __all__ = ["RecordedAuth", "read_recorded"]
 
@@ -61,7 +61,7 @@ _RSPF = "received-spf"
 _MAX_FINDINGS = 20
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RecordedAuth:
     results: tuple[RecordedResult, ...]  # every parsed result, trusted or not, in header order
     trusted_ids: tuple[str, ...]  # authserv-ids trusted ("" = Microsoft's id-less form)

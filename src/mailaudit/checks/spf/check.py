@@ -18,8 +18,8 @@ and no verdict changes. An evaluation that ran into the budget is not remembered
 from __future__ import annotations
 
 import ipaddress
+import types
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -28,12 +28,13 @@ from mailaudit.dns.budget import BudgetResolver
 from mailaudit.dns.offline import OfflineResolver
 from mailaudit.dns.snapshot import SnapshotResolver
 from mailaudit.model import CheckResult, Envelope, PropValue
+from mailaudit.records import record
 
 _MAX_IDENTITY = 1024  # RFC 5321 §4.5.3.1: paths are at most 256 octets; leave room, stay bounded
 _MEMO_SIZE = 4096
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Evaluation:
     result: str
     text: str
@@ -154,6 +155,14 @@ def _reason(result: str, text: str, domain: str) -> str:
 _query_class: Any = None
 
 
+def preload() -> None:
+    """Import pyspf and build the query class now (a process pool's parent does, before its
+    workers are forked)."""
+    global _query_class
+    if _query_class is None:
+        _query_class = _build_query_class()
+
+
 def _make_query(resolver: Resolver, ip: str, mail_from: str, helo: str) -> Any:
     global _query_class
     if _query_class is None:
@@ -162,37 +171,75 @@ def _make_query(resolver: Resolver, ip: str, mail_from: str, helo: str) -> Any:
 
 
 def _import_pyspf() -> Any:
-    """pyspf, imported without dnspython unless something already loaded it.
+    """pyspf, imported without dnspython unless something already loaded it, and without the
+    parts of the standard library it names but an audit never uses.
 
     pyspf imports dnspython at import time only to define its own DNS driver (``DNSLookup``),
     which ``ResolverQuery.dns`` replaces: every lookup goes to our resolver. dnspython's
     resolver costs more to import than the rest of a one-message audit, so pyspf is imported
     over stand-ins for the dnspython modules it touches, and they leave ``sys.modules`` at once
     (a later ``import dns.resolver``, for live DNS, gets the real package).
+
+    Likewise ``email.message`` (for ``query.parse_header`` only, about 10 ms of the email
+    package) and ``socket`` (for ``socket.error`` on a malformed ip4/ip6 mechanism, and
+    its command-line helpers): pyspf gets stand-ins that import the real module the first
+    time they are used, so it behaves exactly as before.
     """
     import sys
-    import types
 
-    if "spf" in sys.modules or "dns.resolver" in sys.modules:
+    if "spf" in sys.modules:
         import spf
 
         return spf
-    names = ("dns", "dns.resolver", "dns.exception", "dns.rdatatype")
-    saved = {name: sys.modules[name] for name in names if name in sys.modules}
-    package = types.ModuleType("dns")
-    for name in names[1:]:
-        module = types.ModuleType(name)
-        setattr(package, name.partition(".")[2], module)
-        sys.modules[name] = module
-    package.rdatatype.SPF = 99  # pyspf patches it in otherwise
-    sys.modules["dns"] = package
+    stand_ins: dict[str, types.ModuleType] = {}
+    if "dns.resolver" not in sys.modules:
+        package = types.ModuleType("dns")
+        stand_ins["dns"] = package
+        for name in ("dns.resolver", "dns.exception", "dns.rdatatype"):
+            module = types.ModuleType(name)
+            setattr(package, name.partition(".")[2], module)
+            stand_ins[name] = module
+        package.rdatatype.SPF = 99  # pyspf patches it in otherwise
+    if "email.message" not in sys.modules:
+        stand_ins["email.message"] = _OnFirstUse("email.message", Message=_email_message)
+    if "socket" not in sys.modules:
+        stand_ins["socket"] = _OnFirstUse("socket")
+    saved = {name: sys.modules[name] for name in stand_ins if name in sys.modules}
+    sys.modules.update(stand_ins)
     try:
         import spf
     finally:
-        for name in names:
-            sys.modules.pop(name, None)
+        for name, module in stand_ins.items():
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
         sys.modules.update(saved)
     return spf
+
+
+def _email_message(*args: Any, **kwargs: Any) -> Any:
+    """``email.message.Message(...)``, the email package imported on first use."""
+    from email.message import Message
+
+    return Message(*args, **kwargs)
+
+
+class _OnFirstUse(types.ModuleType):
+    """Stands for a module: the real one is imported the first time one of its names is read
+    (``preset`` names are answered without it)."""
+
+    def __init__(self, name: str, **preset: Any) -> None:
+        super().__init__(name)
+        vars(self).update(preset)
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+        import sys
+
+        if attr.startswith("__"):  # the import system's own questions (__path__, ...)
+            raise AttributeError(attr)
+        if sys.modules.get(self.__name__) is self:  # read while pyspf is still importing
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
 
 
 def _build_query_class() -> Any:

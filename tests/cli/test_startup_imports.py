@@ -1,0 +1,91 @@
+"""What a one-message check loads: start-up is kept short by importing only what the run uses.
+
+How long start-up takes is measured by benchmarks/bench_startup.py (never asserted here); this
+checks which modules a run brings in, so a module-level import added by accident shows up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from support.cli import SAMPLES, SNAPSHOT
+from support.paths import REPO
+
+UNCLAIMED = SAMPLES / "11-unrelated-sender-order-shipped.eml"
+
+_CODE = """
+import contextlib, io, json, sys
+sys.argv = ["mailaudit", *sys.argv[1:]]
+from mailaudit.__main__ import main
+try:
+    with contextlib.redirect_stdout(io.StringIO()):
+        main()
+except SystemExit:
+    pass
+sys.stderr.write("\\n" + json.dumps(sorted(sys.modules)))
+"""
+
+
+def _modules_loaded(cache: Path, *args: str | Path) -> set[str]:
+    """The modules of the second run (the first fills the cache of derived data: the compiled
+    catalog and the expanded suffix list, as any later start finds them)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "MAILAUDIT_CACHE_DIR": str(cache)}
+    loaded: list[str] = []
+    for _ in range(2):
+        res = subprocess.run([sys.executable, "-c", _CODE, *map(str, args)], capture_output=True,
+                             text=True, env=env, timeout=120, check=False)
+        loaded = json.loads(res.stderr.rsplit("\n", 1)[-1])
+    return set(loaded)
+
+
+def _loaded(modules: set[str], *names: str) -> list[str]:
+    return [n for n in names if n in modules]
+
+
+def test_one_unclaimed_message_loads_no_optional_machinery(tmp_path: Path) -> None:
+    modules = _modules_loaded(tmp_path, "check", UNCLAIMED, "--dns-snapshot", SNAPSHOT, "--offline")
+    assert "mailaudit.checks.dkim.check" in modules  # the check ran
+    assert _loaded(
+        modules,
+        "dns.resolver", "dns",  # dnspython: live DNS only
+        "yaml",  # the catalog comes from its compiled form
+        "importlib.resources",
+        "mailaudit.templates.matcher", "mailaudit.templates.slots",  # no sender claimed
+        "mailaudit.templates.signals",
+        "mailaudit.parse.body", "email.message",  # no body needed
+        "mailaudit.sources.msg", "mailaudit.sources.pst",  # no Outlook input
+        "csv",  # human output
+        "socket",
+    ) == []
+
+
+def test_version_loads_neither_click_nor_the_pipeline(tmp_path: Path) -> None:
+    modules = _modules_loaded(tmp_path, "--version")
+    assert _loaded(modules, "click", "rich", "typing", "mailaudit.model", "mailaudit.cli") == []
+
+
+def test_machine_output_loads_no_rich(tmp_path: Path) -> None:
+    modules = _modules_loaded(tmp_path, "check", UNCLAIMED, "--dns-snapshot", SNAPSHOT, "--offline",
+                              "--format", "jsonl")
+    assert [m for m in modules if m == "rich" or m.startswith("rich.")] == []
+
+
+def test_pyspf_stand_ins_import_the_real_modules_when_used() -> None:
+    code = (
+        "import sys\n"
+        "from mailaudit.checks.spf.check import _import_pyspf\n"
+        "spf = _import_pyspf()\n"
+        "print('email.message' in sys.modules, 'socket' in sys.modules)\n"
+        "q = spf.query(i='192.0.2.1', s='a@example.com', h='mx.example.com')\n"
+        "q.parse_header('pass (x) client-ip=192.0.2.9; envelope-from=b@example.org; helo=h;')\n"
+        "print(q.i, q.s, q.h, spf.socket.error is OSError)\n"
+        "import email.message, socket\n"
+        "print(type(spf.Message()) is email.message.Message, socket is sys.modules['socket'])\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120, check=True).stdout.split("\n")
+    assert out[:3] == ["False False", "192.0.2.9 b@example.org h True", "True True"]
