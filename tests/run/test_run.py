@@ -44,9 +44,16 @@ def test_unordered_gives_the_same_set(big_mbox: Path) -> None:
     assert sorted(refs(ordered.stdout.decode())) == sorted(refs(unordered.stdout.decode()))
 
 
+def _interruptible() -> None:
+    # A shell without job control starts background jobs with SIGINT ignored, and a process
+    # that inherits an ignored SIGINT rightly keeps ignoring it (as nohup wants). The tests
+    # are about what mailaudit does with Ctrl-C, not about how the suite was launched.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(args: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([mailaudit_bin(), *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, preexec_fn=_interruptible)
 
 
 def _wait_for_lines(path: Path, n: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -95,6 +102,7 @@ def test_ctrl_c_exits_130_with_valid_output(big_mbox: Path, tmp_path: Path, fmt:
     args[args.index("jsonl")] = fmt
     proc = _start(args)
     _wait_for_lines(out, 50, proc)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == ExitCode.INTERRUPTED, err
