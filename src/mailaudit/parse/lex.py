@@ -19,10 +19,23 @@ def read_comment(value: str, i: int) -> tuple[str, int, bool]:
 
     Comments nest (§3.2.2) and a backslash quotes the next character.
     """
+    return _read_until_closed(value, i, _COMMENT_STOP, "(", ")")
+
+
+def read_quoted(value: str, i: int) -> tuple[str, int, bool]:
+    """The quoted string that opens at ``value[i] == '"'``: (its text, the index after it,
+    closed?). A backslash quotes the next character."""
+    return _read_until_closed(value, i, _QUOTED_STOP, '"', '"')
+
+
+def _read_until_closed(value: str, i: int, stop: re.Pattern[str], opener: str,
+                       closer: str) -> tuple[str, int, bool]:
+    """What follows the ``opener`` at ``value[i]`` up to its ``closer`` (nested pairs kept in
+    the text when the two differ), with backslash quoting: (text, index after it, closed?)."""
     n = len(value)
     depth, buf = 1, []
     i += 1
-    search = _COMMENT_STOP.search
+    search = stop.search
     while True:
         m = search(value, i)
         if m is None:
@@ -38,36 +51,12 @@ def read_comment(value: str, i: int) -> tuple[str, int, bool]:
             buf.append(value[j + 1])
             i = j + 2
             continue
-        if ch == "(":
-            depth += 1
-        else:
+        if ch == closer:
             depth -= 1
             if not depth:
                 buf.append(value[i:j])
                 return "".join(buf), j + 1, True
+        else:  # a nested opener (comments only)
+            depth += 1
         buf.append(value[i:j + 1])
         i = j + 1
-
-
-def read_quoted(value: str, i: int) -> tuple[str, int, bool]:
-    """The quoted string that opens at ``value[i] == '"'``: (its text, the index after it,
-    closed?)."""
-    n = len(value)
-    buf = []
-    i += 1
-    search = _QUOTED_STOP.search
-    while True:
-        m = search(value, i)
-        if m is None:
-            buf.append(value[i:])
-            return "".join(buf), n + 1, False
-        j = m.start()
-        if value[j] == '"':
-            buf.append(value[i:j])
-            return "".join(buf), j + 1, True
-        if j + 1 >= n:  # a backslash that ends the value quotes nothing: kept as text
-            buf.append(value[i:])
-            return "".join(buf), n + 1, False
-        buf.append(value[i:j])
-        buf.append(value[j + 1])
-        i = j + 2
