@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from mailaudit.errors import CatalogError
 from mailaudit.records import record
+from mailaudit.templates import DATA_DIR
 from mailaudit.templates.patterns import PatternError, Segment, parse_pattern
 
 if TYPE_CHECKING:
@@ -698,12 +699,6 @@ class Catalog:
     @property
     def templates(self) -> tuple[Template, ...]:
         return tuple(self._templates.values())
-
-
-# The built-in files sit beside this module in every install (wheel, editable, source tree) and
-# are read as files; the same path importlib.resources.files() gives for a package on disk,
-# without importing it (it costs more than reading the compiled catalog).
-DATA_DIR = Path(__file__).parent / "data"
 
 
 def _builtin_files() -> list[tuple[Path, str]]:

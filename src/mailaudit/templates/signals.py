@@ -57,7 +57,7 @@ _URL_LIMIT = 2048
 def _phrases() -> dict[str, list[str]]:
     import yaml  # only once a message is matched against a template
 
-    from mailaudit.templates.catalog import DATA_DIR
+    from mailaudit.templates import DATA_DIR
 
     raw = (DATA_DIR / "_signals.yaml").read_text("utf-8")
     data: Any = yaml.safe_load(raw)
