@@ -13,6 +13,9 @@ Then the linearity runs: mailaudit --jobs 1 over the 2,000-message corpus repeat
 times (cost per message must stay flat as the count grows), and over three corpora whose every
 message is about 4, 16 and 64 KB (cost per KB must stay flat as messages grow).
 
+``--baseline EXE`` also runs another mailaudit (an earlier release) --jobs 1, in turn with this
+one, and prints the ratio of the medians (this release must not be slower).
+
 Targets: mailaudit 1 job >= 2x mailauth msg/s, every DKIM result equal to dkimpy's; 2 jobs >=
 1.9x 1 job; peak RSS <= 200 MB; cost linear in message count and size.
 """
@@ -25,6 +28,7 @@ import contextlib
 import email
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -83,10 +87,11 @@ def floor(corpus: Path) -> dict[str, Any]:
             "per_message": per_message}
 
 
-def mailaudit(corpus: Path, jobs: int, n: int) -> tuple[Run, dict[str, Any]]:
-    out = OUT / f"pipeline-jobs{jobs}.jsonl"
+def mailaudit(corpus: Path, jobs: int, n: int,
+              exe: list[str] | None = None) -> tuple[Run, dict[str, Any]]:
+    out = OUT / (f"pipeline-jobs{jobs}.jsonl" if exe is None else "pipeline-baseline.jsonl")
     out.unlink(missing_ok=True)
-    cmd = [*mailaudit_exe(), "check", str(corpus / "mailbox.mbox"), "--format", "jsonl",
+    cmd = [*(exe or mailaudit_exe()), "check", str(corpus / "mailbox.mbox"), "--format", "jsonl",
            "--output", str(out), "--dns-snapshot", str(corpus / "dns-snapshot.json"), "--offline",
            "--jobs", str(jobs), "--no-progress"]
     run = run_measured(cmd)
@@ -200,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-mailauth", action="store_true")
     ap.add_argument("--jobs", default="1,2", help="job counts to run mailaudit with")
     ap.add_argument("--no-linearity", action="store_true", help="skip the 1x/4x/16x runs")
+    ap.add_argument("--baseline", metavar="EXE",
+                    help="another mailaudit (an earlier release's console script): both run "
+                         "--jobs 1 in turn, --baseline-runs times, and the medians are compared")
+    ap.add_argument("--baseline-runs", type=int, default=5)
     args = ap.parse_args(argv)
     started = time.perf_counter()
     load_at_start = os.getloadavg() if hasattr(os, "getloadavg") else None
@@ -247,6 +256,19 @@ def main(argv: list[str] | None = None) -> int:
             notes.append(f"mailaudit --jobs {jobs} did not complete (rc {run.rc}, "
                          f"{info['records']}/{n} records): {' / '.join(tail)}")
 
+    baseline_ratio = None
+    if args.baseline:
+        ours, theirs = [], []
+        for _ in range(args.baseline_runs):  # in turn, so drift in the machine's speed cancels
+            ours.append(mailaudit(corpus, 1, n)[0].wall)
+            theirs.append(mailaudit(corpus, 1, n, exe=[args.baseline])[0].wall)
+        ours_s, theirs_s = statistics.median(ours), statistics.median(theirs)
+        baseline_ratio = theirs_s / ours_s
+        rows.append([f"baseline {args.baseline} --jobs 1 (median of {args.baseline_runs})",
+                     fmt_rate(n / theirs_s), f"{theirs_s:.1f}", "-", "-", "-", "-"])
+        notes.append(f"mailaudit --jobs 1 in turn with the baseline: median {ours_s:.2f} s "
+                     f"against {theirs_s:.2f} s ({args.baseline_runs} runs each)")
+
     ma: dict[str, Any] | str = "mailauth skipped (--no-mailauth)"
     if not args.no_mailauth:
         ma = mailauth(corpus)
@@ -278,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
         # Per CPU second: robust when other work shares the machine (wall-clock ratios are not).
         checks.append(["mailaudit 1 job / mailauth, msg per CPU second",
                        f"{cpu_rate[1] / ma['msgs_per_cpu_s']:.2f}x", "-"])
+    if baseline_ratio is not None:
+        checks.append(["mailaudit 1 job / baseline, msg/s (medians, runs in turn)",
+                       f"{baseline_ratio:.2f}x", ">= 1x"])
     if peaks:
         checks.append(["peak RSS, all mailaudit processes", f"{max(peaks):.0f} MB", "<= 200 MB"])
     if checks:
