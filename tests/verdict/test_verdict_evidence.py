@@ -37,6 +37,7 @@ from support.synth.notify import (
     sign_notification,
 )
 from support.synth.receive import receive
+from support.synth.samples import drop_headers
 from support.synth.sign import DkimSpec, add_dkim_signature
 
 RECIPIENT = Mailbox("Megan Bowen", "megan@contoso-mail.example")
@@ -72,22 +73,6 @@ def audit(raw: bytes, shop: Workshop, *, resolver: object = None, **options: obj
           ) -> AuditResult:
     return audit_message(raw, resolver=shop.resolver if resolver is None else resolver,  # type: ignore[arg-type]
                          catalog=shop.catalog, options=AuditOptions(**options))  # type: ignore[arg-type]
-
-
-def drop_headers(raw: bytes, name: bytes) -> bytes:
-    """``raw`` without every ``name`` field (folded lines included)."""
-    head, sep, body = raw.partition(b"\r\n\r\n")
-    out: list[bytes] = []
-    skipping = False
-    for line in head.split(b"\r\n"):
-        if line[:1] in (b" ", b"\t"):
-            if not skipping:
-                out.append(line)
-            continue
-        skipping = line.lower().startswith(name.lower() + b":")
-        if not skipping:
-            out.append(line)
-    return b"\r\n".join(out) + sep + body
 
 
 def cli(*args: str | Path) -> subprocess.CompletedProcess[bytes]:

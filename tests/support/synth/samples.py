@@ -279,7 +279,8 @@ def _security_info_spanish(shop: Workshop, rng: random.Random) -> bytes:
                    recipient=ALICE.address, when=when.replace(second=38), rng=rng)
 
 
-def _drop_field(raw: bytes, name: bytes) -> bytes:
+def drop_headers(raw: bytes, name: bytes) -> bytes:
+    """``raw`` without every ``name`` field (folded lines included)."""
     head, sep, body = raw.partition(CRLF + CRLF)
     kept: list[bytes] = []
     skipping = False
@@ -299,7 +300,7 @@ def _forged_record(shop: Workshop, rng: random.Random) -> bytes:
     dkim=pass and dmarc=pass, the message is not signed at all."""
     n = Notification(_template_id(shop, BILLING, "invoice"), {}, recipient=ALICE,
                      when=_at(5, 23, 11, 48, 2))
-    return _drop_field(send_notification(shop, n, rng), b"DKIM-Signature")
+    return drop_headers(send_notification(shop, n, rng), b"DKIM-Signature")
 
 
 def _padded_spoof(shop: Workshop, rng: random.Random) -> bytes:
