@@ -12,9 +12,7 @@ from weakref import WeakKeyDictionary
 
 from mailaudit.checks.dmarc.treewalk import treewalk
 from mailaudit.dns.base import DnsOutcome, NoData, NotCaptured, NXDomain, Resolver
-from mailaudit.dns.budget import BudgetResolver
-from mailaudit.dns.offline import OfflineResolver
-from mailaudit.dns.snapshot import SnapshotResolver
+from mailaudit.dns.memo import run_memo
 from mailaudit.model import CheckResult, PropValue
 from mailaudit.parse.domains import normalise_domain, org_domain_psl
 from mailaudit.parse.message import ParsedMessage
@@ -275,15 +273,8 @@ _DISCOVERIES_SIZE = 4096
 
 def _discover(domain: str, resolver: Resolver,
               fetch: Callable[[str], tuple[DmarcRecord | None, str]]) -> PolicyDiscovery:
-    budget = resolver if isinstance(resolver, BudgetResolver) else None
-    source = budget.inner if budget is not None else resolver
-    if not isinstance(source, (SnapshotResolver, OfflineResolver)):
-        return discover_policy(domain, resolver, fetch)
-    try:
-        memo = _DISCOVERIES.get(source)
-        if memo is None:
-            memo = _DISCOVERIES[source] = OrderedDict()
-    except TypeError:  # a resolver that cannot be weakly referenced gets no memo
+    budget, memo = run_memo(_DISCOVERIES, resolver)
+    if memo is None:
         return discover_policy(domain, resolver, fetch)
     hit = memo.get(domain)
     if hit is not None and (budget is None or (

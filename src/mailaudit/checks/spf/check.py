@@ -25,8 +25,7 @@ from weakref import WeakKeyDictionary
 
 from mailaudit.dns.base import NoData, NotCaptured, NXDomain, Resolver, TempFail
 from mailaudit.dns.budget import BudgetResolver
-from mailaudit.dns.offline import OfflineResolver
-from mailaudit.dns.snapshot import SnapshotResolver
+from mailaudit.dns.memo import run_memo
 from mailaudit.model import CheckResult, Envelope, PropValue
 from mailaudit.records import record
 
@@ -81,16 +80,8 @@ def check_spf(envelope: Envelope, resolver: Resolver) -> CheckResult:
 
 
 def _memoised(resolver: Resolver, ip: str, mail_from: str, helo: str) -> _Evaluation:
-    budget = resolver if isinstance(resolver, BudgetResolver) else None
-    source = budget.inner if budget is not None else resolver
-    if not (isinstance(source, (SnapshotResolver, OfflineResolver))
-            or getattr(source, "fixed_answers", False)):
-        return _evaluate(resolver, ip, mail_from, helo, budget)
-    try:
-        memo = _memos.get(source)
-        if memo is None:
-            memo = _memos[source] = OrderedDict()
-    except TypeError:  # a resolver that cannot be weakly referenced gets no memo
+    budget, memo = run_memo(_memos, resolver)
+    if memo is None:
         return _evaluate(resolver, ip, mail_from, helo, budget)
     key = _memo_key(ip, mail_from, helo)
     hit = memo.get(key)
