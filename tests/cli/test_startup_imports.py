@@ -74,6 +74,19 @@ def test_machine_output_loads_no_rich(tmp_path: Path) -> None:
     assert [m for m in modules if m == "rich" or m.startswith("rich.")] == []
 
 
+def test_piped_human_output_loads_no_rich(tmp_path: Path) -> None:
+    """The human report drawn to a pipe or a file is plain lines; rich is for colour."""
+    modules = _modules_loaded(tmp_path, "check", UNCLAIMED, "--dns-snapshot", SNAPSHOT, "--offline")
+    assert [m for m in modules if m == "rich" or m.startswith("rich.")] == []
+    assert "mailaudit.report.human" in modules  # the human report was drawn
+
+
+def test_colour_human_output_draws_through_rich(tmp_path: Path) -> None:
+    modules = _modules_loaded(tmp_path, "check", UNCLAIMED, "--dns-snapshot", SNAPSHOT, "--offline",
+                              "--color")
+    assert "rich.console" in modules
+
+
 def test_pyspf_stand_ins_import_the_real_modules_when_used() -> None:
     code = (
         "import sys\n"

@@ -7,7 +7,7 @@ import io
 import pytest
 from rich.text import Text
 
-from mailaudit.report.human import make_console
+from mailaudit.report.console import make_console
 from mailaudit.report.text import csv_safe, visible
 
 

@@ -45,7 +45,7 @@ def passed(results: list[CheckResult] | tuple[CheckResult, ...]) -> ExitCode:
 
 
 def _console() -> Any:
-    from mailaudit.report.human import make_console
+    from mailaudit.report.console import make_console
 
     return make_console()
 

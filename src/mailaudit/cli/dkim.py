@@ -61,8 +61,8 @@ def dkim_command(file: str, dns_snapshot: str | None, offline: bool,
                          "findings": [finding_json(f) for f in findings],
                          "arc": arc_json(arc) if arc else None})
         else:
+            from mailaudit.report.console import make_console
             from mailaudit.report.debug_view import render_dkim
-            from mailaudit.report.human import make_console
 
             render_dkim(make_console(), results, findings, arc,
                         where=item.ref.display() if many else "")

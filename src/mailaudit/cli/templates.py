@@ -34,7 +34,7 @@ def _catalog(dirs: tuple[Path, ...]) -> Any:
 
 
 def _console() -> Any:
-    from mailaudit.report.human import make_console
+    from mailaudit.report.console import make_console
 
     return make_console()
 

@@ -138,17 +138,25 @@ class CsvWriter(Writer):
 
 class HumanWriter(Writer):
     """Details for each message when there are few (or ``detail``), else one line each and a
-    summary table at the end."""
+    summary table at the end. Plain lines unless colour is asked for or the output is a
+    terminal; rich draws only the colour (``report.layout``)."""
 
     def __init__(self, stream: IO[str] | None, *, detail: bool, color: bool | None = None,
                  summary: bool = True) -> None:
         import sys
 
-        from mailaudit.report.human import make_console
+        from mailaudit.report.layout import Out, PlainOut
 
         super().__init__(stream or sys.stdout)
-        # None: follow sys.stdout as it is at print time, so a live progress bar can redirect it.
-        self.console = make_console(stream, color=color)
+        self.out: Out
+        if color if color is not None else _colour_terminal(stream or sys.stdout):
+            from mailaudit.report.console import make_console
+            from mailaudit.report.layout import RichOut
+
+            # stream None: follow sys.stdout as it is at print time.
+            self.out = RichOut(make_console(stream, color=color))
+        else:
+            self.out = PlainOut(stream)
         self.detail = detail
         self.summary = summary
         self.once: Counter[str] = Counter()  # findings said once, in the summary
@@ -162,9 +170,9 @@ class HumanWriter(Writer):
             quiet = frozenset(c for c in codes if self.once[c])
             self.once.update(codes)
             if self.detail:
-                render_detail(self.console, result, quiet=quiet)
+                render_detail(self.out, result, quiet=quiet)
             else:
-                render_line(self.console, result)
+                render_line(self.out, result)
 
     def close(self, *, seconds: float = 0.0, flagged: frozenset[Verdict] = frozenset()) -> None:
         from mailaudit.report.human import render_summary
@@ -175,9 +183,21 @@ class HumanWriter(Writer):
                 notes.append(f"{self.once['ms-headers-untrusted']} messages carry "
                              "X-Forefront-Antispam-Report but were not received by Exchange "
                              "Online; those headers were ignored (ms-headers-untrusted)")
-            render_summary(self.console, self.verdicts, seconds=seconds, flagged=flagged,
+            render_summary(self.out, self.verdicts, seconds=seconds, flagged=flagged,
                            notes=notes)
         super().close()
+
+
+def _colour_terminal(stream: IO[str]) -> bool:
+    """Whether rich would draw colour here: a terminal, or ``FORCE_COLOR`` set."""
+    import os
+
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or odd stream
+        return False
 
 
 def make_writer(fmt: OutputFormat, stream: IO[str] | None, *, detail: bool = True,

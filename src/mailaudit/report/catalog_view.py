@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mailaudit.model import TemplateMatch
-from mailaudit.report.human import emit
+from mailaudit.report.console import emit
 from mailaudit.report.styles import result_style
 from mailaudit.report.text import visible
 

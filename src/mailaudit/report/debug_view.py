@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from mailaudit.model import ArcReport, CheckResult, Finding
-from mailaudit.report.human import emit
+from mailaudit.report.console import emit
 from mailaudit.report.styles import result_style, severity_style
 from mailaudit.report.text import visible
 

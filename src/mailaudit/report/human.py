@@ -1,13 +1,14 @@
 """Human output for a tired analyst: verdict first, the reason in one line, evidence below.
 
 Every string that came from a message, a snapshot, a template pack or the file system goes
-through ``visible`` into ``rich.text.Text`` objects, and the console is built with markup,
-emoji and highlighting off, so nothing from outside is ever interpreted. Colours come from the
-one table in ``report.styles``.
+through ``visible`` before it is put in the report, and the report is built from the plain
+objects of ``report.layout``: drawn as plain lines to a pipe or a file, and through rich (with
+markup, emoji and highlighting off, so nothing from outside is ever interpreted) only for
+colour on a terminal. Colours come from the one table in ``report.styles``.
 
 Evidence (DNS names, selectors, signal values, template lines) is wrapped, never cut: table
 columns fold long words instead of ending them in "…", and the recorded/ARC/recomputed table
-is stacked, one method under another, when the terminal is too narrow for its columns. Every
+is stacked, one method under another, when the output is too narrow for its columns. Every
 line is written without trailing spaces, so piped output diffs and greps cleanly.
 """
 
@@ -15,14 +16,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import IO
-
-from rich.console import Console, Group, RenderableType
-from rich.padding import Padding
-from rich.table import Table
-from rich.text import Text
 
 from mailaudit.model import AuditResult, CheckResult, RecordedResult, TemplateMatch, Verdict
+from mailaudit.report.layout import Group, Node, Out, Padding, Table, Text
 from mailaudit.report.styles import result_style, severity_style, verdict_style
 from mailaudit.report.text import visible
 
@@ -30,26 +26,6 @@ from mailaudit.report.text import visible
 # purpose: evidence is wrapped, not cut; the limit only stops a 50 MB header flooding the screen.
 FIELD_LIMIT = 2000
 STACK_BELOW = 100  # columns: narrower terminals get the auth table stacked
-
-
-def make_console(file: IO[str] | None = None, *, color: bool | None = None,
-                 width: int | None = None) -> Console:
-    return Console(file=file, markup=False, emoji=False, highlight=False,
-                   force_terminal=color, no_color=(color is False), width=width,
-                   soft_wrap=False)
-
-
-def emit(console: Console, renderable: RenderableType) -> None:
-    """Print ``renderable`` wrapped to the console width, each line without trailing spaces
-    (rich pads table cells and padded blocks to their full width)."""
-    lines = console.render_lines(renderable, console.options, pad=False)
-    for line in lines:
-        text = Text(end="")
-        for seg in line:
-            if not seg.control:
-                text.append(seg.text, seg.style)
-        text.rstrip()
-        console.print(text, soft_wrap=True)
 
 
 def badge(verdict: Verdict | str) -> Text:
@@ -64,8 +40,7 @@ def _grid(*widths: int | None) -> Table:
     """Borderless columns whose long words fold onto the next line instead of being cut."""
     grid = Table.grid(padding=(0, 2))
     for i, width in enumerate(widths):
-        grid.add_column(no_wrap=False, overflow="fold", min_width=width,
-                        style="bold" if i == 0 and width is None else "")
+        grid.add_column(min_width=width, style="bold" if i == 0 and width is None else "")
     return grid
 
 
@@ -163,23 +138,23 @@ def _auth_rows(result: AuditResult) -> tuple[list[str], list[tuple[str, dict[str
     return columns, out
 
 
-def auth_table(result: AuditResult, *, width: int = 200) -> RenderableType:
+def auth_table(result: AuditResult, *, width: int = 200) -> Node:
     columns, rows = _auth_rows(result)
     if width < STACK_BELOW:
         return _auth_stacked(columns, rows)
-    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    table.add_column("method", overflow="fold")
+    table = Table(show_header=True, header_style="bold", pad_edge=False)
+    table.add_column("method")
     for name in columns:
-        table.add_column(name, overflow="fold")
+        table.add_column(name)
     for key, cells in rows:
         table.add_row(Text(visible(key, limit=300)), *(cells[c] for c in columns))
     return table
 
 
-def _auth_stacked(columns: list[str], rows: list[tuple[str, dict[str, Text]]]) -> RenderableType:
+def _auth_stacked(columns: list[str], rows: list[tuple[str, dict[str, Text]]]) -> Node:
     """One block per method: its name, then one line per source, values wrapped beside their
     label (a narrow terminal cannot hold three columns of evidence side by side)."""
-    parts: list[RenderableType] = []
+    parts: list[Node] = []
     labels = {c: c.split(" (", 1)[0] for c in columns}
     recorded_by = next((c for c in columns if c.startswith("recorded (")), None)
     if recorded_by is not None:
@@ -210,16 +185,16 @@ def _labelled(label: str, value: Text, *, label_style: str = "", indent: int = 2
     column 0."""
     grid = Table.grid(padding=(0, 1), pad_edge=False)
     grid.add_column(no_wrap=True)
-    grid.add_column(overflow="fold")
+    grid.add_column()
     grid.add_row(Text(" " * indent + label, style=label_style), value)
     return grid
 
 
-def template_block(result: AuditResult) -> RenderableType | None:
+def template_block(result: AuditResult) -> Node | None:
     m = result.template
     if m is None:
         return None
-    lines: list[RenderableType] = []
+    lines: list[Node] = []
     head = Text("Template ", style="bold")
     head.append(visible(m.template_id or "none close", limit=300))
     head.append(f"  (sender {visible(m.sender, limit=300)}, {m.score:.0%} of fixed text found"
@@ -227,24 +202,24 @@ def template_block(result: AuditResult) -> RenderableType | None:
     lines.append(head)
     rendered = _rendered(m)
     if rendered is not None:
-        lines.append(Padding(rendered, (0, 0, 0, 2)))
+        lines.append(Padding(rendered, 2))
     fine = [visible(s.name, limit=100) for s in m.slots if not s.hostile]
     if fine:
         lines.append(_labelled("slots that fit:", Text(", ".join(fine), style="green"),
                                label_style="green"))
     if any(s.hostile for s in m.slots):
-        slots = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-        slots.add_column("slot", overflow="fold")
-        slots.add_column("type", overflow="fold")
-        slots.add_column("value", overflow="fold", ratio=1)
-        slots.add_column("", overflow="fold", ratio=1)
+        slots = Table(show_header=True, header_style="bold", pad_edge=False)
+        slots.add_column("slot")
+        slots.add_column("type")
+        slots.add_column("value", ratio=1)
+        slots.add_column("", ratio=1)
         for s in (s for s in m.slots if s.hostile):
             flag = Text("HOSTILE", style="bold red")
             why = "; ".join(list(s.problems) + [f"{g.kind}: {g.value}" for g in s.signals])
             if why:
                 flag.append(" " + visible(why, limit=FIELD_LIMIT), style="red")
             slots.add_row(_t(s.name, limit=100), _t(s.type, limit=100), _t(s.value, "reverse"), flag)
-        lines.append(Padding(slots, (0, 0, 0, 2)))
+        lines.append(Padding(slots, 2))
     for text in m.off_template[:5]:
         lines.append(_labelled("outside the template:", _t(text, "reverse red"),
                                label_style="red"))
@@ -277,7 +252,7 @@ def _rendered(m: TemplateMatch, *, max_lines: int = 14) -> Text | None:
     return Text("\n").join(lines)
 
 
-def exchange_block(result: AuditResult) -> RenderableType | None:
+def exchange_block(result: AuditResult) -> Node | None:
     """Exchange Online's own verdict, decoded; only present when Exchange Online was the
     trusted receiver (its headers mean nothing otherwise)."""
     ex = result.auth.exchange
@@ -285,7 +260,7 @@ def exchange_block(result: AuditResult) -> RenderableType | None:
         return None
     grid = Table.grid(padding=(0, 1), pad_edge=False)
     grid.add_column(no_wrap=True)
-    grid.add_column(overflow="fold")
+    grid.add_column()
     style = {True: "red", False: "green"}.get(ex.spam, "") if ex.spam is not None else ""
     for i, statement in enumerate(ex.statements):
         grid.add_row(Text(" "), _t(statement, style if i == 0 else ""))
@@ -297,14 +272,14 @@ def exchange_block(result: AuditResult) -> RenderableType | None:
 ONCE_PER_BATCH = frozenset({"ms-headers-untrusted"})
 
 
-def _findings(result: AuditResult, quiet: frozenset[str] = frozenset()) -> RenderableType | None:
+def _findings(result: AuditResult, quiet: frozenset[str] = frozenset()) -> Node | None:
     shown = [f for f in result.findings
              if not f.code.startswith("disagree-") and f.code not in quiet]
     if not shown:
         return None
     grid = Table.grid(padding=(0, 1), pad_edge=False)
     grid.add_column(no_wrap=True)
-    grid.add_column(overflow="fold")
+    grid.add_column()
     for f in shown:
         t = Text(visible(f.code, limit=100) + ": ", style="bold")
         t.append(visible(f.message, limit=FIELD_LIMIT))
@@ -314,26 +289,26 @@ def _findings(result: AuditResult, quiet: frozenset[str] = frozenset()) -> Rende
     return Group(Text("Findings", style="bold"), grid)
 
 
-def render_detail(console: Console, result: AuditResult,
+def render_detail(out: Out, result: AuditResult,
                   quiet: frozenset[str] = frozenset()) -> None:
     """The full report of one message; findings whose code is in ``quiet`` are left out
     (the summary counts them)."""
     if result.error is not None and result.parent is None:
-        render_error(console, result)
-        console.print()
+        render_error(out, result)
+        out.blank()
         return
     head = badge(result.verdict)
     head.append("  ")
     head.append(visible(result.ref.display(), limit=FIELD_LIMIT), style="bold")
-    emit(console, head)
-    emit(console, _t(result.reason))
+    out.emit(head)
+    out.emit(_t(result.reason))
     if result.parent is not None:
-        emit(console, Text("attached inside " + visible(result.parent.display(), limit=FIELD_LIMIT),
+        out.emit(Text("attached inside " + visible(result.parent.display(), limit=FIELD_LIMIT),
                            style="dim"))
     if result.error is not None:
-        emit(console, Text("error [" + visible(result.error.code, limit=100) + "]",
+        out.emit(Text("error [" + visible(result.error.code, limit=100) + "]",
                            style=verdict_style("error")))
-        console.print()
+        out.blank()
         return
     info = _grid(None, None)
     info.add_row("From", _address_line(result))
@@ -350,37 +325,37 @@ def render_detail(console: Console, result: AuditResult,
         basis = {"live": "now", "snapshot": "the snapshot's captured_at",
                  "--at": "--at"}.get(result.auth.clock, result.auth.clock)
         info.add_row("Judged at", _t(f"{when} ({basis})"))
-    emit(console, info)
-    emit(console, auth_table(result, width=console.width))
+    out.emit(info)
+    out.emit(auth_table(result, width=out.width))
     untrusted = _untrusted(result.auth.recorded)
     if untrusted is not None:
-        emit(console, untrusted)
+        out.emit(untrusted)
     for d in result.auth.disagreements:
         t = Text(f"{visible(d.method, limit=100)}: recorded {visible(d.recorded, limit=100)}, "
                  f"recomputed {visible(d.recomputed, limit=100)}: ", style="yellow")
         t.append(visible(d.explanation, limit=FIELD_LIMIT))
-        emit(console, _labelled("≠", t, label_style="yellow"))
+        out.emit(_labelled("≠", t, label_style="yellow"))
     for block in (exchange_block(result), template_block(result), _findings(result, quiet)):
         if block is not None:
-            emit(console, block)
-    console.print()
+            out.emit(block)
+    out.blank()
 
 
-def render_error(console: Console, result: AuditResult) -> None:
+def render_error(out: Out, result: AuditResult) -> None:
     """An error record: the same two lines in the detailed and the one-line layout."""
     line = badge(result.verdict)
     line.append(" ")
     line.append(visible(result.ref.display(), limit=FIELD_LIMIT), style="bold")
-    emit(console, line)
+    out.emit(line)
     assert result.error is not None
     text = Text(visible(result.error.message or result.reason, limit=FIELD_LIMIT))
     text.append(" [" + visible(result.error.code, limit=100) + "]", style="dim")
-    _print_indented(console, text, 4)
+    out.indented(text, 4)
 
 
-def render_line(console: Console, result: AuditResult) -> None:
+def render_line(out: Out, result: AuditResult) -> None:
     if result.error is not None:
-        render_error(console, result)
+        render_error(out, result)
         return
     line = badge(result.verdict)
     line.append(" ")
@@ -391,20 +366,13 @@ def render_line(console: Console, result: AuditResult) -> None:
     line.append("  ")
     line.append(visible(result.subject or "", limit=200))
     line.rstrip()
-    console.print(line, overflow="ellipsis", no_wrap=True, crop=True)
-    _print_indented(console, Text(visible(result.reason, limit=FIELD_LIMIT), style="dim"), 4)
+    out.cut(line)
+    out.indented(Text(visible(result.reason, limit=FIELD_LIMIT), style="dim"), 4)
 
 
-def _print_indented(console: Console, text: Text, indent: int) -> None:
-    """Wrapped and indented, without the trailing spaces rich's Padding adds to every line."""
-    for piece in text.wrap(console, max(20, console.width - indent)):
-        piece.rstrip()
-        console.print(Text(" " * indent) + piece, soft_wrap=True)
-
-
-def render_summary(console: Console, verdicts: Counter[Verdict], *, seconds: float,
+def render_summary(out: Out, verdicts: Counter[Verdict], *, seconds: float,
                    flagged: Iterable[Verdict], notes: Sequence[str] = ()) -> None:
-    table = Table(title="Summary", box=None, show_header=True, header_style="bold")
+    table = Table(title="Summary", show_header=True, header_style="bold")
     table.add_column("verdict")
     table.add_column("messages", justify="right")
     flagged_set = {str(v) for v in flagged}
@@ -416,11 +384,11 @@ def render_summary(console: Console, verdicts: Counter[Verdict], *, seconds: flo
             table.add_row(name, str(n))
     total = sum(verdicts.values())
     table.add_row(Text("total", style="bold"), Text(str(total), style="bold"))
-    emit(console, table)
+    out.emit(table)
     rate = total / seconds if seconds > 0 else 0.0
-    emit(console, Text(f"{total} messages in {seconds:.2f} s ({rate:,.0f}/s)", style="dim"))
+    out.emit(Text(f"{total} messages in {seconds:.2f} s ({rate:,.0f}/s)", style="dim"))
     for note in notes:
-        emit(console, _labelled("note:", _t(note), label_style="dim", indent=0))
+        out.emit(_labelled("note:", _t(note), label_style="dim", indent=0))
 
 
 def _verdict_order(verdict: Verdict | str) -> int:
