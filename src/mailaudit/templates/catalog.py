@@ -662,6 +662,8 @@ class Catalog:
         # claim_of depends only on (address, display name) and this catalog; mailboxes repeat
         # the same senders over and over, so the answer is kept (bounded).
         self._claims: dict[tuple[str, str], SenderClaim | None] = {}
+        # lookalike() per (From domain, brand): addresses differ, domains repeat (bounded too).
+        self._lookalikes: dict[tuple[str, str], str | None] = {}
         self._sender_domains: dict[str, Sender] | None = None
 
     def sender(self, id: str) -> Sender:

@@ -259,7 +259,7 @@ def _claim_of(frm: Address, catalog: Catalog) -> SenderClaim | None:
         # A look-alike domain is the stronger evidence (it was registered to deceive), so it
         # is named first when a message uses both tricks.
         if domain:
-            why = lookalike(domain, brand)
+            why = _lookalike_of(catalog, domain, brand)
             if why is not None:
                 return SenderClaim(_closest_sender(catalog, brand, domain), "lookalike-domain",
                                    why)
@@ -270,6 +270,16 @@ def _claim_of(frm: Address, catalog: Catalog) -> SenderClaim | None:
                                    f"display name {normalise(frm.display_name)[:120]!r} "
                                    f"on {domain or 'no domain'}")
     return None
+
+
+def _lookalike_of(catalog: Catalog, domain: str, brand: Brand) -> str | None:
+    cache = catalog._lookalikes
+    key = (domain, brand.name)
+    if key not in cache:
+        if len(cache) >= 20_000:
+            cache.clear()
+        cache[key] = lookalike(domain, brand)
+    return cache[key]
 
 
 def _senders_of(catalog: Catalog, brand: Brand) -> list[Sender]:
