@@ -110,6 +110,17 @@ def test_batch_details(hostile_dir: Path) -> None:
     assert_clean(ran.out)
 
 
+@pytest.mark.parametrize("args", [["plain.eml"], [".", "--details"], ["."]])
+def test_piped_human_output_holds_no_escape_at_all(hostile_dir: Path, args: list[str]) -> None:
+    """Piped, the report is drawn as plain lines (no rich): not one ESC or C1 byte, and the
+    hostile sequences still shown."""
+    ran = run_piped(["check", *args, "--dns", "offline", "--trust-authserv-id", "mx.example",
+                     "--no-progress"], cwd=hostile_dir)
+    assert_clean(ran.out)
+    assert b"\x1b" not in ran.out and "\x9b".encode() not in ran.out
+    assert b"\\u202e" in ran.out
+
+
 @pytest.mark.parametrize("fmt", ["json", "jsonl", "csv"])
 def test_machine_formats_on_a_terminal(hostile_dir: Path, fmt: str) -> None:
     ran = run_pty(["check", str(hostile_dir), "--dns", "offline", "--format", fmt,
