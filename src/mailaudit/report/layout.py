@@ -20,6 +20,8 @@ import unicodedata
 from collections.abc import Iterable
 from typing import IO, TYPE_CHECKING, Protocol
 
+from mailaudit.records import record
+
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.text import Text as RichText
@@ -78,17 +80,14 @@ class Text:
         return out
 
 
+@record
 class Column:
-    __slots__ = ("header", "justify", "min_width", "no_wrap", "ratio", "style")
-
-    def __init__(self, header: str, *, no_wrap: bool, min_width: int | None, style: str,
-                 justify: str, ratio: int | None) -> None:
-        self.header = header
-        self.no_wrap = no_wrap
-        self.min_width = min_width
-        self.style = style
-        self.justify = justify
-        self.ratio = ratio
+    header: str = ""
+    no_wrap: bool = False
+    min_width: int | None = None
+    style: str = ""
+    justify: str = "left"
+    ratio: int | None = None
 
 
 class Table:
