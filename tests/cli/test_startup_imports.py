@@ -63,6 +63,16 @@ def test_one_unclaimed_message_loads_no_optional_machinery(tmp_path: Path) -> No
     ) == []
 
 
+def test_a_claimed_notification_loads_no_yaml_and_no_email_policy(tmp_path: Path) -> None:
+    """A Microsoft notification is matched against its template: the signal phrases come
+    from the cache of derived data (no PyYAML), the MIME body from compat32 (no header
+    registry)."""
+    modules = _modules_loaded(tmp_path, "check", SAMPLES / "02-entra-tenant-name-abused.eml",
+                              "--dns-snapshot", SNAPSHOT, "--offline")
+    assert "mailaudit.templates.matcher" in modules and "mailaudit.parse.body" in modules
+    assert _loaded(modules, "yaml", "email.policy", "email.headerregistry") == []
+
+
 def test_version_loads_neither_click_nor_the_pipeline(tmp_path: Path) -> None:
     modules = _modules_loaded(tmp_path, "--version")
     assert _loaded(modules, "click", "rich", "typing", "mailaudit.model", "mailaudit.cli") == []

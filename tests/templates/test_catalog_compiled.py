@@ -151,3 +151,42 @@ def test_cache_off(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     pack.write_text(PACK, encoding="utf-8")
     assert compiled.entry_path("pack.yaml", pack.read_bytes()) is None
     assert load_file(pack, "pack.yaml").senders[0].id == "example.notice"
+
+
+# -- the signal phrases (_signals.yaml) ---------------------------------------------------------
+
+def test_signal_phrases_are_read_from_the_cache_without_yaml(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mailaudit.templates import signals
+
+    cache_dir = tmp_path / "cache"
+    monkeypatch.setenv("MAILAUDIT_CACHE_DIR", str(cache_dir))
+    signals._phrases.cache_clear()
+    try:
+        derived = signals._phrases()  # from the YAML, and kept
+        assert derived["brands"] and derived["urgency"]
+        assert len(list(cache_dir.glob("signals-*.json"))) == 1
+        signals._phrases.cache_clear()
+        monkeypatch.setitem(sys.modules, "yaml", None)  # any import of PyYAML now fails
+        assert signals._phrases() == derived
+    finally:
+        signals._phrases.cache_clear()
+
+
+@pytest.mark.parametrize("data", [{"brands": [1], "urgency": []}, {"brands": []},
+                                  ["brands", "urgency"], {"brands": "PayPal", "urgency": []}])
+def test_a_foreign_signal_phrase_entry_is_ignored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: object) -> None:
+    from mailaudit.templates import signals
+
+    cache_dir = tmp_path / "cache"
+    monkeypatch.setenv("MAILAUDIT_CACHE_DIR", str(cache_dir))
+    signals._phrases.cache_clear()
+    try:
+        derived = signals._phrases()
+        (entry,) = cache_dir.glob("signals-*.json")
+        entry.write_text(json.dumps({"format": signals._PHRASES_FORMAT, "data": data}))
+        signals._phrases.cache_clear()
+        assert signals._phrases() == derived
+    finally:
+        signals._phrases.cache_clear()

@@ -53,15 +53,42 @@ _HOST_LIMIT = 253
 _URL_LIMIT = 2048
 
 
+_PHRASES_FORMAT = "mailaudit-signal-phrases/1"
+
+
 @functools.cache
 def _phrases() -> dict[str, list[str]]:
-    import yaml  # only once a message is matched against a template
-
+    """The brand and urgency phrases of ``_signals.yaml``, read once a message is matched
+    against a template. Kept in the cache of derived data (``mailaudit.cache``, by the file's
+    hash) like the compiled catalog: PyYAML costs more to import than the rest of a matched
+    message's first audit."""
+    from mailaudit import cache
     from mailaudit.templates import DATA_DIR
 
-    raw = (DATA_DIR / "_signals.yaml").read_text("utf-8")
-    data: Any = yaml.safe_load(raw)
-    return {"brands": [str(b) for b in data["brands"]], "urgency": [str(u) for u in data["urgency"]]}
+    raw = (DATA_DIR / "_signals.yaml").read_bytes()
+    entry = cache.entry_path("signals", raw)
+    cached = cache.lookup(entry, _PHRASES_FORMAT, _phrase_lists)
+    if cached is not None:
+        return cached
+    import yaml
+
+    data: Any = yaml.safe_load(raw.decode("utf-8"))
+    phrases = {"brands": [str(b) for b in data["brands"]],
+               "urgency": [str(u) for u in data["urgency"]]}
+    cache.store(entry, _PHRASES_FORMAT, phrases)
+    return phrases
+
+
+def _phrase_lists(plain: Any) -> dict[str, list[str]]:
+    """A cached entry, only if it is exactly two lists of strings (else it is ignored)."""
+    if not isinstance(plain, dict) or set(plain) != {"brands", "urgency"}:
+        raise TypeError("not a phrase entry")
+    out: dict[str, list[str]] = {}
+    for key, values in plain.items():
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise TypeError("not a phrase entry")
+        out[key] = values
+    return out
 
 
 def _alternation(phrases: Collection[str]) -> re.Pattern[str] | None:
