@@ -1,4 +1,5 @@
-"""A small on-disk cache of derived data (the compiled catalog, the expanded Public Suffix List).
+"""A small on-disk cache of derived data (the compiled catalog, the expanded Public Suffix List,
+the signal phrases).
 
 Entries are JSON of plain data, named by a hash of everything they were derived from, so a
 changed input or a new release never meets a stale entry, and reading one executes nothing
