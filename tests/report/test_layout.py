@@ -94,3 +94,20 @@ def test_tables_keep_every_character_within_the_width(cells: list[str], width: i
     assert drawn == want
     if 4 * len(cells) + 2 * (len(cells) - 1) <= width:  # room for every column's floor
         assert all(cell_len(line) <= width for line in lines)
+
+
+def test_the_base_style_covers_appended_text_as_in_rich() -> None:
+    from rich.text import Text as RichText
+
+    from mailaudit.report.layout import to_rich
+
+    ours = Text(" ABUSED ", style="bold white on red").append("path", "bold")
+    drawn = to_rich(ours)
+    assert isinstance(drawn, RichText)
+    theirs = RichText(" ABUSED ", style="bold white on red")
+    theirs.append("path", "bold")
+    console = make_console(io.StringIO(), color=True, width=80)
+    assert list(console.render(drawn)) == list(console.render(theirs))
+    joined = Text("\n").join([Text("a", "red"), Text("b").append("c", "bold")])
+    assert [line.plain for line in joined.split("\n")] == ["a", "bc"]
+    assert joined.spans[0] == ("a", "red")

@@ -30,16 +30,25 @@ Span = tuple[str, str]  # (text, rich style; "" for none)
 
 
 class Text:
-    """Text in styled spans (rich's ``Text``, reduced to what the report uses)."""
+    """Text in styled spans over a base style (rich's ``Text``, reduced to what the report
+    uses): as in rich, ``style`` applies to the whole text, appended pieces included, and each
+    piece's own style goes on top."""
 
-    __slots__ = ("spans",)
+    __slots__ = ("spans", "style")
 
     def __init__(self, text: str = "", style: str = "") -> None:
-        self.spans: list[Span] = [(text, style)] if text else []
+        self.style = style
+        self.spans: list[Span] = [(text, "")] if text else []
 
     def append(self, text: str, style: str = "") -> Text:
         if text:
             self.spans.append((text, style))
+        return self
+
+    def append_text(self, other: Text) -> Text:
+        """``other`` appended with its own base style kept (rich's ``append_text``)."""
+        for text, style in other.spans:
+            self.spans.append((text, f"{other.style} {style}".strip()))
         return self
 
     @property
@@ -47,9 +56,9 @@ class Text:
         return "".join(text for text, _ in self.spans)
 
     def __add__(self, other: Text) -> Text:
-        out = Text()
-        out.spans = [*self.spans, *other.spans]
-        return out
+        out = Text(style=self.style)
+        out.spans = list(self.spans)
+        return out.append_text(other)
 
     def rstrip(self) -> None:
         while self.spans:
@@ -61,22 +70,25 @@ class Text:
             self.spans.pop()
 
     def split(self, sep: str = "\n") -> list[Text]:
-        """One Text per line; a trailing separator makes no empty last line (as rich)."""
-        lines = [Text()]
+        """One Text per line, each with this base style; a trailing separator makes no empty
+        last line (as rich)."""
+        lines = [Text(style=self.style)]
         for text, style in self.spans:
             first, *rest = text.split(sep)
             lines[-1].append(first, style)
-            lines.extend(Text(part, style) for part in rest)
+            for part in rest:
+                lines.append(Text(style=self.style).append(part, style))
         if len(lines) > 1 and not lines[-1].spans:
             lines.pop()
         return lines
 
     def join(self, parts: Iterable[Text]) -> Text:
-        out = Text()
+        """``parts`` with this text between them (rich's ``join``)."""
+        out = Text(style=self.style)
         for i, part in enumerate(parts):
             if i:
                 out.spans.extend(self.spans)
-            out.spans.extend(part.spans)
+            out.append_text(part)
         return out
 
 
@@ -360,7 +372,7 @@ def to_rich(node: Node) -> RenderableType:
 def _rich_text(text: Text) -> RichText:
     from rich.text import Text as RichText
 
-    out = RichText()
+    out = RichText(style=text.style)
     for piece, style in text.spans:
         out.append(piece, style or None)
     return out
