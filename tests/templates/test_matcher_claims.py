@@ -72,3 +72,17 @@ def test_unrelated_domains(domain: str) -> None:
 def test_no_from() -> None:
     msg = message(from_="", subject="s", text="t")
     assert claim_of(msg, CAT) is None
+
+
+def test_lookalike_answers_are_kept_per_domain_and_only_for_dns_names() -> None:
+    from mailaudit.templates.catalog import Catalog, _builtin_files, load_file, merge
+
+    fresh = Catalog(merge([load_file(path, label) for path, label in _builtin_files()]))
+    for local in ("a", "b", "c"):  # three addresses, one domain: one look-alike answer kept
+        c = claim_of(message(from_=f"x <{local}@micros0ft-billing.example>", subject="s",
+                             text="t"), fresh)
+        assert c is not None and c.kind == "lookalike-domain"
+    assert {d for d, _ in fresh._lookalikes} == {"micros0ft-billing.example"}
+    long_domain = "a" * 300 + ".example"
+    assert claim_of(message(from_=f"x <a@{long_domain}>", subject="s", text="t"), fresh) is None
+    assert all(len(d) <= 253 for d, _ in fresh._lookalikes)

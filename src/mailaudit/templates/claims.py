@@ -273,6 +273,8 @@ def _claim_of(frm: Address, catalog: Catalog) -> SenderClaim | None:
 
 
 def _lookalike_of(catalog: Catalog, domain: str, brand: Brand) -> str | None:
+    if len(domain) > 253:  # not a DNS name: answered, never kept (the cache stays small)
+        return lookalike(domain, brand)
     cache = catalog._lookalikes
     key = (domain, brand.name)
     if key not in cache:
