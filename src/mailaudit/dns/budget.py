@@ -41,6 +41,17 @@ class BudgetResolver:
                            f"DNS time budget of {self.seconds:g} s for this message spent")
         self.used += 1
 
+    def reuse(self, lookups: int) -> bool:
+        """Charge ``lookups`` answered earlier in the run (a run-wide memo's result), if a
+        fresh evaluation would have been allowed them now: as many left in the budget and,
+        when there are any, the DNS time not over. False, and nothing charged, otherwise."""
+        if self.limit - self.used < lookups:
+            return False
+        if lookups and self.deadline is not None and time.monotonic() > self.deadline:
+            return False
+        self.used += lookups
+        return True
+
     def txt(self, name: str) -> list[str]:
         self._spend(name, "TXT")
         return self.inner.txt(name)

@@ -1,8 +1,9 @@
 """Run-wide memos for results that depend on DNS answers alone (SPF evaluations, DMARC policy
 discovery): with answers that cannot change during a run (a snapshot, offline), a mailbox's many
 messages from one sender share one result per resolver instead of recomputing it per message.
-Live answers can change, so live DNS gets no memo. Each check decides what it keeps and charges
-each reuse to the message's lookup budget itself: what a result cost depends on the check.
+Live answers can change, so live DNS gets no memo. Each check decides what it keeps; a reuse is
+charged to the message's lookup budget with ``BudgetResolver.reuse``, and refused where a fresh
+evaluation would have been.
 """
 
 from __future__ import annotations
@@ -36,3 +37,10 @@ def run_memo(memos: WeakKeyDictionary[Any, OrderedDict[K, V]], resolver: Resolve
     except TypeError:  # a resolver that cannot be weakly referenced gets no memo
         return budget, None
     return budget, memo
+
+
+def remember(memo: OrderedDict[K, V], key: K, value: V, size: int) -> None:
+    """Keep ``value`` as the newest entry, the oldest one going past ``size`` entries."""
+    memo[key] = value
+    if len(memo) > size:
+        memo.popitem(last=False)

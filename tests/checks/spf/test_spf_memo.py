@@ -116,3 +116,25 @@ def test_offline_resolver_is_remembered_as_temperror() -> None:
     envelope = Envelope(ip="192.0.2.1", helo="", mail_from="a@b.example", source="options")
     assert check_spf(envelope, offline).result == "temperror"
     assert check_spf(envelope, offline).result == "temperror"
+
+
+def test_no_reuse_once_the_message_dns_time_is_over() -> None:
+    """Past the message's DNS deadline a fresh evaluation is refused its lookups; a remembered
+    one must not stand in for it (the same rule as DMARC's memo: ``BudgetResolver.reuse``)."""
+    records = {"late.example": {"TXT": ["v=spf1 include:a.late.example -all"]},
+               "a.late.example": {"TXT": ["v=spf1 ip4:192.0.2.0/24 -all"]}}
+    resolver = SnapshotResolver(records, complete=True)
+    envelope = Envelope(ip="192.0.2.1", helo="", mail_from="x@late.example", source="options")
+    assert _run(resolver, envelope, 10)[0].result == "pass"  # remembered
+    late = BudgetResolver(resolver, 10, seconds=-1.0)  # its DNS time is already over
+    fresh = BudgetResolver(LiveLike(resolver), 10, seconds=-1.0)
+    assert check_spf(envelope, late) == check_spf(envelope, fresh)
+    assert check_spf(envelope, late).result == "temperror" and late.used == fresh.used == 0
+
+
+def test_reuse_charges_only_what_would_have_been_allowed() -> None:
+    budget = BudgetResolver(OfflineResolver(), 5)
+    assert budget.reuse(3) and budget.used == 3
+    assert not budget.reuse(3) and budget.used == 3  # two left: refused, nothing charged
+    late = BudgetResolver(OfflineResolver(), 5, seconds=-1.0)
+    assert late.reuse(0) and not late.reuse(1) and late.used == 0

@@ -4,7 +4,6 @@ parsing, identifier alignment, and the disposition the policy asks for."""
 from __future__ import annotations
 
 import functools
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -12,7 +11,7 @@ from weakref import WeakKeyDictionary
 
 from mailaudit.checks.dmarc.treewalk import treewalk
 from mailaudit.dns.base import DnsOutcome, NoData, NotCaptured, NXDomain, Resolver
-from mailaudit.dns.memo import run_memo
+from mailaudit.dns.memo import remember, run_memo
 from mailaudit.model import CheckResult, PropValue
 from mailaudit.parse.domains import normalise_domain, org_domain_psl
 from mailaudit.parse.message import ParsedMessage
@@ -277,20 +276,14 @@ def _discover(domain: str, resolver: Resolver,
     if memo is None:
         return discover_policy(domain, resolver, fetch)
     hit = memo.get(domain)
-    if hit is not None and (budget is None or (
-            budget.limit - budget.used >= hit[1]
-            and not (hit[1] and budget.deadline is not None
-                     and time.monotonic() > budget.deadline))):
-        if budget is not None:
-            budget.used += hit[1]
+    if hit is not None and (budget is None or budget.reuse(hit[1])):
         memo.move_to_end(domain)
         return hit[0]
     used, refused = (budget.used, budget.refused) if budget is not None else (0, 0)
     found = discover_policy(domain, resolver, fetch)
     if found.unknown is None and (budget is None or budget.refused == refused):
-        memo[domain] = (found, budget.used - used if budget is not None else 0)
-        if len(memo) > _DISCOVERIES_SIZE:
-            memo.popitem(last=False)
+        remember(memo, domain, (found, budget.used - used if budget is not None else 0),
+                 _DISCOVERIES_SIZE)
     return found
 
 

@@ -10,7 +10,8 @@ evaluation is a pure function of (client IP, identity, domain, HELO): the local 
 only matters through macros (RFC 7208 §7), and an evaluation that expands a macro is not
 remembered. Results are kept per resolver (an LRU of ``_MEMO_SIZE``), never for live DNS, where
 answers may change mid-run. A remembered result spends the lookups its evaluation spent from
-the message's budget, and is used only when that many are left: the budget then runs out
+the message's budget, and is used only when that many are left and, when it spent any, the
+message's DNS time is not over (``BudgetResolver.reuse``): the budget then runs out
 exactly where it would have without the memo, so DMARC and ARC after SPF see the same budget
 and no verdict changes. An evaluation that ran into the budget is not remembered.
 """
@@ -25,7 +26,7 @@ from weakref import WeakKeyDictionary
 
 from mailaudit.dns.base import NoData, NotCaptured, NXDomain, Resolver, TempFail
 from mailaudit.dns.budget import BudgetResolver
-from mailaudit.dns.memo import run_memo
+from mailaudit.dns.memo import remember, run_memo
 from mailaudit.model import CheckResult, Envelope, PropValue
 from mailaudit.records import record
 
@@ -85,16 +86,12 @@ def _memoised(resolver: Resolver, ip: str, mail_from: str, helo: str) -> _Evalua
         return _evaluate(resolver, ip, mail_from, helo, budget)
     key = _memo_key(ip, mail_from, helo)
     hit = memo.get(key)
-    if hit is not None and (budget is None or budget.limit - budget.used >= hit.lookups):
-        if budget is not None:
-            budget.used += hit.lookups
+    if hit is not None and (budget is None or budget.reuse(hit.lookups)):
         memo.move_to_end(key)
         return hit
     ev = _evaluate(resolver, ip, mail_from, helo, budget)
     if ev.memorable and (budget is None or budget.used < budget.limit):
-        memo[key] = ev
-        if len(memo) > _MEMO_SIZE:
-            memo.popitem(last=False)
+        remember(memo, key, ev, _MEMO_SIZE)
     return ev
 
 
