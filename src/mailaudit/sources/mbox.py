@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from mailaudit.model import MessageRef, RawMessage, SourceError
 from mailaudit.options import Limits
-from mailaudit.sources.sniff import open_readonly, os_error, read_head, source_error
+from mailaudit.sources.sniff import has_magic, open_readonly, os_error, read_head, source_error
 
 CHUNK_BYTES = 1 << 20
 # A line this long cannot be a From_ line; it is passed through as body text so that a file
@@ -35,11 +35,7 @@ Item = RawMessage | SourceError
 
 def detect(path: str) -> bool:
     """The file's first line starts with ``From `` (by content, never by name)."""
-    try:
-        with open_readonly(path) as stream:
-            return read_head(stream, 5) == b"From "
-    except OSError:
-        return False
+    return has_magic(path, b"From ")
 
 
 def iter_mbox(path: str, *, limits: Limits) -> Iterator[Item]:
