@@ -204,11 +204,11 @@ def _plain_run(mbox: Path, snapshot: Path) -> Run:
 _SPIN = "s = 0\nfor i in range(6_000_000):\n    s += i * i\n"
 
 
-def two_process_ceiling(rounds: int = 3) -> float:
+def two_process_ceiling() -> float:
     """How much faster two CPU-bound processes finish than one after the other on this machine:
     a pure-Python loop run alone, then twice at once (2.0 on two idle, independent cores; less
     when the cores share a physical core or the host is busy). The best 2-job figure mailaudit
-    can reach here, measured in the same run."""
+    can reach here; measured once per round, beside mailaudit's runs."""
     def wall(copies: int) -> float:
         t0 = time.perf_counter()
         procs = [subprocess.Popen([sys.executable, "-c", _SPIN]) for _ in range(copies)]
@@ -216,11 +216,8 @@ def two_process_ceiling(rounds: int = 3) -> float:
             p.wait()
         return time.perf_counter() - t0
 
-    ratios = []
-    for _ in range(rounds):
-        one = wall(1)
-        ratios.append(2 * one / wall(2))
-    return statistics.median(ratios)
+    one = wall(1)
+    return 2 * one / wall(2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -271,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
             runs[jobs].append(mailaudit(corpus, jobs, n))
         if not args.no_mailauth:
             ma_runs.append(mailauth(corpus))
-        ceilings.append(two_process_ceiling(rounds=1))
+        ceilings.append(two_process_ceiling())
     ceiling = statistics.median(ceilings)
 
     rates: dict[int, float | None] = {}
