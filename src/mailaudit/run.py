@@ -9,6 +9,9 @@ processes costs a fraction of pickling nested results) and a ``Sink``.
   the encoded group (the message and its attachments). ``inline_engine`` audits in this
   process, ``pool_engine`` in a process pool; another engine only has to keep that contract.
 * Bounded memory: at most ``jobs * 4`` chunks are in flight; sources are read lazily.
+* A large mbox reaches a pool's workers as byte ranges (``sources.iter_units``) that each
+  worker reads and splits itself, so this process reads a few KiB around each split point
+  instead of handing every message's bytes through a pipe.
 * A worker that dies (segfault, OOM kill) breaks the pool: the pool is rebuilt and the
   in-flight chunks are retried one message at a time, so only the message that kills a worker
   again gets an error record. Workers die with the parent (PR_SET_PDEATHSIG on Linux).
@@ -35,8 +38,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from mailaudit.audit import AuditTimeout, audit_item, error_result
 from mailaudit.dns import DnsConfig
 from mailaudit.model import AuditResult, ExitCode, RawMessage, SourceError, Verdict
-from mailaudit.options import AuditOptions
+from mailaudit.options import AuditOptions, Limits
 from mailaudit.records import record
+from mailaudit.resume import resume_key
+from mailaudit.sources import MboxRange
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -45,15 +50,22 @@ if TYPE_CHECKING:
     from mailaudit.templates.catalog import Catalog
 
 Item = RawMessage | SourceError
+# What an engine is fed: messages read here, or byte ranges of an mbox for a worker to read
+# itself (``sources.iter_units``).
+Unit = Item | MboxRange
 # (verdict, payload): the verdict for counting and exit codes, the payload for the sink.
 Encoded = tuple[Verdict, Any]
 # One result to what the sink writes. Runs in the workers, so it must pickle: a module-level
 # function (or a functools.partial of one).
 Encode = Callable[[AuditResult], Any]
-Engine = Callable[[Iterable[Item]], Iterator[list[Encoded]]]
+Engine = Callable[[Iterable[Unit]], Iterator[list[Encoded]]]
 
 CHUNK_MESSAGES = 64
 CHUNK_BYTES = 4 * 1024 * 1024
+# The size of the mbox byte ranges a pool's workers read themselves (``sources.iter_units``):
+# small enough that the last ones leave no core idle for long, large enough that the few KiB
+# read around each split point stay a rounding error.
+RANGE_BYTES = 2 * 1024 * 1024
 
 
 class Sink(Protocol):
@@ -132,16 +144,30 @@ class Auditor:
         return [(r.verdict, encode(r)) for r in self.audit(item)]
 
 
+def unit_items(unit: Unit, *, limits: Limits, skip: frozenset[str]) -> Iterator[Item]:
+    """The messages of a unit, less those whose key is in ``skip`` (``--resume``: the messages
+    of a byte range are only known to the process that reads it)."""
+    if not isinstance(unit, MboxRange):
+        yield unit
+        return
+    for item in unit.items(limits=limits):
+        if not skip or resume_key(item.ref) not in skip:
+            yield item
+
+
 # --- engines -----------------------------------------------------------------------------------
 
-def inline_engine(auditor: Auditor, encode: Encode) -> Engine:
-    def run(items: Iterable[Item]) -> Iterator[list[Encoded]]:
-        for item in items:
-            yield auditor.encoded(item, encode)
+def inline_engine(auditor: Auditor, encode: Encode, *,
+                  skip: frozenset[str] = frozenset()) -> Engine:
+    def run(units: Iterable[Unit]) -> Iterator[list[Encoded]]:
+        limits = auditor.config.options.limits
+        for unit in units:
+            for item in unit_items(unit, limits=limits, skip=skip):
+                yield auditor.encoded(item, encode)
     return run
 
 
-_WORKER: tuple[Auditor, Encode] | None = None
+_WORKER: tuple[Auditor, Encode, frozenset[str]] | None = None
 # Set in the parent just before a fork-started pool is created: forked workers inherit the
 # resolver and catalog already loaded (a large snapshot is then in memory once, shared
 # copy-on-write, instead of once per worker). Spawn-started workers build their own.
@@ -164,7 +190,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _worker_init(config: RunConfig, encode: Encode, parent: int) -> None:
+def _worker_init(config: RunConfig, encode: Encode, parent: int, skip: frozenset[str]) -> None:
     # Ctrl-C goes to the whole process group; the parent decides how to stop, workers must not
     # die half-way through a chunk and break the pool. SIGTERM: the parent's handler (inherited
     # through fork) is not for workers; the parent terminates them when it stops.
@@ -172,19 +198,28 @@ def _worker_init(config: RunConfig, encode: Encode, parent: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent(parent)
     global _WORKER
-    _WORKER = (Auditor(config, built=_SHARED), encode)
+    _WORKER = (Auditor(config, built=_SHARED), encode, skip)
 
 
-def _worker_run(chunk: list[Item]) -> list[list[Encoded]]:
+def _worker_run(chunk: list[Unit]) -> list[list[Encoded]]:
     assert _WORKER is not None
-    auditor, encode = _WORKER
-    return [auditor.encoded(item, encode) for item in chunk]
+    auditor, encode, skip = _WORKER
+    limits = auditor.config.options.limits
+    return [auditor.encoded(item, encode)
+            for unit in chunk for item in unit_items(unit, limits=limits, skip=skip)]
 
 
-def _chunks(items: Iterable[Item]) -> Iterator[list[Item]]:
-    chunk: list[Item] = []
+def _chunks(items: Iterable[Unit]) -> Iterator[list[Unit]]:
+    """Messages in chunks of at most CHUNK_MESSAGES or CHUNK_BYTES; a byte range alone."""
+    chunk: list[Unit] = []
     size = 0
     for item in items:
+        if isinstance(item, MboxRange):
+            if chunk:
+                yield chunk
+                chunk, size = [], 0
+            yield [item]
+            continue
         chunk.append(item)
         size += len(item.data) if isinstance(item, RawMessage) else 0
         if len(chunk) >= CHUNK_MESSAGES or size >= CHUNK_BYTES:
@@ -220,16 +255,17 @@ def preload(config: RunConfig) -> None:
 class _Pool:
     """A ProcessPoolExecutor whose workers are always gone when it is closed."""
 
-    def __init__(self, config: RunConfig, encode: Encode, jobs: int) -> None:
+    def __init__(self, config: RunConfig, encode: Encode, jobs: int,
+                 skip: frozenset[str] = frozenset()) -> None:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         self.executor = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx,
                                             initializer=_worker_init,
-                                            initargs=(config, encode, os.getpid()))
+                                            initargs=(config, encode, os.getpid(), skip))
 
-    def submit(self, chunk: list[Item]) -> Future[list[list[Encoded]]]:
+    def submit(self, chunk: list[Unit]) -> Future[list[list[Encoded]]]:
         return self.executor.submit(_worker_run, chunk)
 
     def close(self, *, finished: bool) -> None:
@@ -242,22 +278,24 @@ class _Pool:
 
 
 def pool_engine(config: RunConfig, encode: Encode, *, jobs: int, ordered: bool = True,
-                shared: tuple[Resolver | None, Catalog | None] | None = None) -> Engine:
+                shared: tuple[Resolver | None, Catalog | None] | None = None,
+                skip: frozenset[str] = frozenset()) -> Engine:
     """Audit in ``jobs`` worker processes. ``shared``: resolver and catalog built in this
-    process, inherited by forked workers instead of being loaded again in each."""
+    process, inherited by forked workers instead of being loaded again in each. ``skip``:
+    keys the workers leave out of the byte ranges they read (``--resume``)."""
 
-    def run(items: Iterable[Item]) -> Iterator[list[Encoded]]:
+    def run(items: Iterable[Unit]) -> Iterator[list[Encoded]]:
         global _SHARED
         from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
         max_in_flight = jobs * 4
         source = _chunks(items)
-        pending: deque[tuple[Future[list[list[Encoded]]], list[Item]]] = deque()
+        pending: deque[tuple[Future[list[list[Encoded]]], list[Unit]]] = deque()
         _SHARED = shared
         if os.name == "posix":  # forked workers inherit what is loaded here
             preload(config)
-        pool = _Pool(config, encode, jobs)
+        pool = _Pool(config, encode, jobs, skip)
         finished = False
         try:
             exhausted = False
@@ -288,8 +326,8 @@ def pool_engine(config: RunConfig, encode: Encode, *, jobs: int, ordered: bool =
                         pending.clear()
                         pool.close(finished=False)
                         for c in retry:
-                            yield from _retry_one_by_one(c, config, encode)
-                        pool = _Pool(config, encode, jobs)
+                            yield from _retry_one_by_one(c, config, encode, skip)
+                        pool = _Pool(config, encode, jobs, skip)
                         break
                     yield from groups
         finally:
@@ -299,15 +337,17 @@ def pool_engine(config: RunConfig, encode: Encode, *, jobs: int, ordered: bool =
     return run
 
 
-def _retry_one_by_one(chunk: list[Item], config: RunConfig,
-                      encode: Encode) -> Iterator[list[Encoded]]:
-    """After a worker died: each message alone in a fresh single worker, to find the culprit."""
+def _retry_one_by_one(chunk: list[Unit], config: RunConfig, encode: Encode,
+                      skip: frozenset[str]) -> Iterator[list[Encoded]]:
+    """After a worker died: each message alone in a fresh single worker, to find the culprit
+    (the messages of a byte range are read here for that)."""
     from concurrent.futures.process import BrokenProcessPool
 
+    limits = config.options.limits
     pool = _Pool(config, encode, 1)
     finished = False
     try:
-        for item in chunk:
+        for item in (it for unit in chunk for it in unit_items(unit, limits=limits, skip=skip)):
             try:
                 yield pool.submit([item]).result()[0]
             except BrokenProcessPool:
@@ -363,7 +403,7 @@ class RunOutcome:
     stopped: ExitCode | None = None  # INTERRUPTED, TERMINATED or BROKEN_PIPE
 
 
-def run(items: Iterable[Item], *, engine: Engine, sink: Sink, flagged: frozenset[str],
+def run(items: Iterable[Unit], *, engine: Engine, sink: Sink, flagged: frozenset[str],
         skip: set[str] | None = None, key: Callable[[Item], str] | None = None,
         previous: Counter[str] | None = None,
         on_group: Callable[[list[Encoded]], None] | None = None) -> RunOutcome:
@@ -372,7 +412,8 @@ def run(items: Iterable[Item], *, engine: Engine, sink: Sink, flagged: frozenset
     in ``flagged``, else OK; or how the run was stopped."""
     if skip:
         assert key is not None
-        items = (it for it in items if key(it) not in skip)
+        # Byte ranges pass: the engine leaves out the keys of their messages as it reads them.
+        items = (it for it in items if isinstance(it, MboxRange) or key(it) not in skip)
     counts: Counter[str] = Counter(previous or {})
     started = time.monotonic()
     total = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import mailbox
 import os
+import re
 import time
 from pathlib import Path
 
@@ -397,6 +398,39 @@ def test_mbox_split_property(pieces: list[bytes], cuts: list[int], cap: int) -> 
         assert isinstance(item, SourceError) or len(item.data) <= cap
         offset = int(item.ref.locator.split("=")[1])
         assert data[offset:].startswith(b"From ")
+
+
+_QUOTE_PIECES = [b"From ", b"From a 00:00", b">From ", b">>From ", b">", b"From", b"\n", b"\r\n",
+                 b"\n\n", b"x", b" "]
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(st.sampled_from(_QUOTE_PIECES), max_size=60),
+       cuts=st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=10),
+       cap=st.integers(min_value=1, max_value=400))
+def test_mbox_unquoting_matches_the_line_rule(pieces: list[bytes], cuts: list[int],
+                                              cap: int) -> None:
+    """The splitter finds quoted lines during its one search for "From "; what it unquotes
+    must be what the plain rule gives: one ">" off every line matching ^>+From, in each
+    message as split. The reference split is the same data with every ">" made another
+    byte (so nothing is quoted; separators do not depend on ">"), turned back after."""
+    data = b"From x 00:00\n" + b"".join(pieces)
+    chunks, pos, i = [], 0, 0
+    while pos < len(data):
+        step = cuts[i % len(cuts)]
+        chunks.append(data[pos:pos + step])
+        pos, i = pos + step, i + 1
+    limits = Limits(max_message_bytes=cap)
+    got = list(split_mbox(chunks, path="x", limits=limits))
+    plain = list(split_mbox([data.replace(b">", b"\x01")], path="x", limits=limits))
+    assert len(got) == len(plain)
+    rule = re.compile(rb"^>(>*From )", re.MULTILINE)
+    for item, reference in zip(got, plain, strict=True):
+        assert item.ref == reference.ref
+        if isinstance(reference, RawMessage):
+            assert isinstance(item, RawMessage)
+            raw = reference.data.replace(b"\x01", b">")
+            assert item.data == rule.sub(rb"\1", raw)
 
 
 # --- Maildir --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from contextlib import ExitStack
 from typing import IO, Any
 
@@ -203,8 +204,17 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
     from mailaudit.errors import InputError
     from mailaudit.report import PREPARERS, OutputFormat, make_writer
     from mailaudit.resume import open_resume, resume_key
-    from mailaudit.run import Auditor, Engine, default_jobs, inline_engine, pool_engine, run
-    from mailaudit.sources import iter_messages, survey
+    from mailaudit.run import (
+        RANGE_BYTES,
+        Auditor,
+        Engine,
+        Unit,
+        default_jobs,
+        inline_engine,
+        pool_engine,
+        run,
+    )
+    from mailaudit.sources import iter_messages, iter_units, survey
 
     if config.options.recompute:
         probe(config.dns)
@@ -249,6 +259,8 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
                          color=color if output is None else False)
     started()  # what every message needs is built: collection back on, before any is read
     engine: Engine
+    limits = config.options.limits
+    units: Iterable[Unit] = iter_messages(paths, limits=limits)
     if dask_client is not None:
         assert dask is not None
         from mailaudit.engines.dask import SHARD_BYTES, run_dask
@@ -262,14 +274,17 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
         engine = inline_engine(auditor, encode)
     else:
         engine = pool_engine(config, encode, jobs=jobs, ordered=ordered,
-                             shared=(auditor.resolver, auditor.catalog))
+                             shared=(auditor.resolver, auditor.catalog),
+                             skip=frozenset(resumed.done) if resumed is not None else frozenset())
+        # A large mbox goes to the workers as byte ranges, which each reads itself.
+        units = iter_units(paths, limits=limits, range_bytes=RANGE_BYTES)
     from mailaudit.report.progress import Progress
     from mailaudit.sources import count_hint
 
     bar = Progress(count_hint(paths) if show_progress else None, enabled=show_progress)
     try:
         with bar:
-            outcome = run(iter_messages(paths, limits=config.options.limits), engine=engine,
+            outcome = run(units, engine=engine,
                           sink=_Paused(writer, bar), flagged=flagged,
                           skip=resumed.done if resumed is not None else None,
                           key=lambda item: resume_key(item.ref),

@@ -174,23 +174,11 @@ def _in_range(key: str, start: int, end: int | None) -> bool:
 
 def _file_units(path: str, shard_bytes: int) -> list[Shard]:
     from mailaudit.sources import mbox
-    from mailaudit.sources.sniff import open_readonly, read_head
 
-    try:
-        with open_readonly(path) as stream:
-            head = read_head(stream, 5)
-            size = os.fstat(stream.fileno()).st_size
-    except OSError:
-        return [Shard(0, path)]
-    if head != b"From " or path.lower().endswith(".eml") or size <= shard_bytes:
+    ranges = mbox.byte_ranges(path, shard_bytes)
+    if ranges is None:
         return [Shard(0, path)]  # one message, a .msg, a PST, or a small mbox: one task
-    try:
-        points = mbox.split_points(path, shard_bytes)
-    except OSError:
-        return [Shard(0, path)]
-    ends: list[int | None] = [*points[1:], None]
-    return [Shard(0, path, "range", start=start, end=end) for start, end in zip(points, ends,
-                                                                              strict=True)]
+    return [Shard(0, path, "range", start=start, end=end) for start, end in ranges]
 
 
 def _directory_units(root: str) -> Iterator[Shard | SourceError]:

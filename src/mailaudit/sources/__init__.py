@@ -44,7 +44,7 @@ from mailaudit.sources.sniff import (
     source_error,
 )
 
-__all__ = ["FORMS", "Survey", "count_hint", "iter_messages", "survey"]
+__all__ = ["FORMS", "MboxRange", "Survey", "count_hint", "iter_messages", "iter_units", "survey"]
 
 Item = RawMessage | SourceError
 _COUNT_MBOX_LIMIT = 256 * 1024 * 1024  # counting From_ lines beyond this is no longer "cheap"
@@ -121,9 +121,48 @@ def iter_messages(paths: Sequence[str], *, limits: Limits,
         try:
             yield from _iter_path(path, limits=limits, stdin=stdin)
         except Exception as exc:  # a reader bug must cost one input, not the batch
-            yield source_error(path, "read-failed",
-                               f"reading stopped on an unexpected {type(exc).__name__}; the "
-                               "rest of this input was not read, please report this")
+            yield _read_failed(path, exc)
+
+
+def _read_failed(path: str, exc: Exception) -> SourceError:
+    return source_error(path, "read-failed",
+                        f"reading stopped on an unexpected {type(exc).__name__}; the rest of "
+                        "this input was not read, please report this")
+
+
+@record
+class MboxRange:
+    """Messages still to be read: the bytes [start, end) of the mbox at ``path`` (``end``
+    None: to the end of the file), which start at a From_ line. Its ``items`` are the
+    messages, refs and bytes that reading the whole file gives for that stretch."""
+
+    path: str
+    start: int
+    end: int | None
+
+    def items(self, *, limits: Limits) -> Iterator[Item]:
+        try:
+            yield from mbox.iter_mbox_range(self.path, self.start, self.end, limits=limits)
+        except Exception as exc:  # as in iter_messages
+            yield _read_failed(self.path, exc)
+
+
+def iter_units(paths: Sequence[str], *, limits: Limits, range_bytes: int,
+               stdin: BinaryIO | None = None) -> Iterator[Item | MboxRange]:
+    """``iter_messages``, except that an mbox file larger than ``range_bytes`` named on the
+    command line comes as ``MboxRange``s of about that size, for worker processes to read
+    themselves: this process then reads a few KiB around each split point instead of every
+    message (measured: reading, splitting and handing over the messages took a fifth of a
+    core beside two workers)."""
+    for path in paths:
+        ranges = None
+        if not stdin_source.detect(path) and os.path.isfile(path):
+            ranges = mbox.byte_ranges(path, range_bytes)
+        if ranges is None:
+            yield from iter_messages([path], limits=limits, stdin=stdin)
+        else:
+            for start, end in ranges:
+                yield MboxRange(path, start, end)
 
 
 def _iter_path(path: str, *, limits: Limits, stdin: BinaryIO | None) -> Iterator[Item]:

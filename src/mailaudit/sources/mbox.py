@@ -29,6 +29,7 @@ CHUNK_BYTES = 1 << 20
 _MAX_LINE = 1 << 20
 _TIME_OF_DAY = re.compile(rb"\d:\d\d")
 _RD_QUOTED = re.compile(rb"^>(>*From )", re.MULTILINE)
+_RD_QUOTED_START = re.compile(rb">+From ")
 
 Item = RawMessage | SourceError
 
@@ -86,7 +87,7 @@ def _split(chunks: Iterable[bytes], splitter: _Splitter) -> Iterator[Item]:
 class _Message:
     """One message being collected; keeps at most ``cap`` bytes and counts the rest away."""
 
-    __slots__ = ("cap", "cut", "offset", "parts", "size", "unfinished_from_line")
+    __slots__ = ("cap", "cut", "offset", "parts", "quoted", "size", "unfinished_from_line")
 
     def __init__(self, offset: int, cap: int) -> None:
         self.offset = offset
@@ -95,6 +96,7 @@ class _Message:
         self.size = 0
         self.cut = False
         self.unfinished_from_line = False
+        self.quoted = False  # a line of it matches ^>+From (mboxrd quoting to undo)
 
     def add(self, piece: bytes) -> None:
         if self.cut or not piece:
@@ -142,7 +144,7 @@ class _Message:
         if not data or data.isspace():
             return SourceError(ref, "empty",
                                f"{path}: the mbox message at byte {self.offset} is empty")
-        if b">From " in data:
+        if self.quoted:
             data = _RD_QUOTED.sub(rb"\1", data)
         return RawMessage(ref, data, truncated=self.cut)
 
@@ -181,8 +183,22 @@ class _Splitter:
         eol = data.find(b"\n", at, end)
         return _TIME_OF_DAY.search(data, at, eol if eol >= 0 else end) is not None
 
+    def _quoted_line(self, data: bytes, at: int) -> bool:
+        """Does the line holding ``data[at]`` ("From ", after a ">") start with ">+From "?
+        Walks back over the ">" run only; once a message is known to be quoted, not at all,
+        so the work stays linear in the data whatever it holds."""
+        if self.current is not None and self.current.quoted:
+            return False
+        i = at - 1
+        while i >= 0 and data[i] == 0x3E:
+            i -= 1
+        return data[i] == 0x0A if i >= 0 else self.line_start
+
     def pass_through(self, data: bytes) -> None:
-        self._message(0).add(data)
+        message = self._message(0)
+        if self.line_start and _RD_QUOTED_START.match(data):
+            message.quoted = True
+        message.add(data)
         self.base += len(data)
         self.line_start = False
         self.prev_blank = False
@@ -198,12 +214,19 @@ class _Splitter:
         if (self.line_start and self.prev_blank and data.startswith(b"From ")
                 and self._is_from_line(data, 0, end)):
             pos = yield from self._boundary(data, pos, 0, end)
-        nl = data.find(b"\nFrom ", 0, end)
-        while nl >= 0:
-            at = nl + 1
-            if at >= pos and self._line_blank(data, nl) and self._is_from_line(data, at, end):
-                pos = yield from self._boundary(data, pos, at, end)
-            nl = data.find(b"\nFrom ", at, end)
+        # One search finds both From_ separators ("From " after a line end) and mboxrd-quoted
+        # lines (">From ", ">>From ", ...): each search over the data costs about as much as
+        # every other read of it in this module together.
+        at = data.find(b"From ", 1, end)
+        while at >= 0:
+            before = data[at - 1]
+            if before == 0x0A:
+                if (at >= pos and self._line_blank(data, at - 1)
+                        and self._is_from_line(data, at, end)):
+                    pos = yield from self._boundary(data, pos, at, end)
+            elif before == 0x3E and self._quoted_line(data, at):
+                self._message(pos).quoted = True
+            at = data.find(b"From ", at + 1, end)
         if pos < end:
             self._message(pos).add(data[pos:end])
         ends_line = data[end - 1] == 0x0A
@@ -274,6 +297,25 @@ def split_points(path: str, every: int) -> list[int]:
                 points.append(found)
             target = max(found, target) + every
     return points
+
+
+def byte_ranges(path: str, every: int) -> list[tuple[int, int | None]] | None:
+    """The byte ranges [start, end) that the mbox file at ``path`` splits into, about
+    ``every`` bytes each, for readers that each read their own (``iter_mbox_range``; the last
+    end is None: to the end of the file). None when ``path`` is not an mbox larger than
+    ``every`` (an .eml, which is one message even when it starts with a From_ line, a small
+    mbox, another form), or cannot be read: its ordinary reader then says why."""
+    try:
+        with open_readonly(path) as stream:
+            head = read_head(stream, 5)
+            size = os.fstat(stream.fileno()).st_size
+        if head != b"From " or path.lower().endswith(".eml") or size <= every:
+            return None
+        points = split_points(path, every)
+    except OSError:
+        return None
+    ends: list[int | None] = [*points[1:], None]
+    return list(zip(points, ends, strict=True))
 
 
 def _next_separator(stream: BinaryIO, offset: int, size: int) -> int | None:
