@@ -375,6 +375,16 @@ def test_mbox_hostile_shapes_stay_linear(data: bytes, records: int) -> None:
     assert time.perf_counter() - started < 10
 
 
+def _cut(data: bytes, cuts: list[int]) -> list[bytes]:
+    """``data`` in consecutive chunks of the given lengths, repeated until it is used up."""
+    chunks, pos, i = [], 0, 0
+    while pos < len(data):
+        step = cuts[i % len(cuts)]
+        chunks.append(data[pos:pos + step])
+        pos, i = pos + step, i + 1
+    return chunks
+
+
 _PIECES = [b"From ", b"From a 00:00", b"\n", b"\r\n", b"\r", b">", b">>From ", b"A: b",
            b"x", b" ", b"\x00", b"\xff"]
 
@@ -386,11 +396,7 @@ _PIECES = [b"From ", b"From a 00:00", b"\n", b"\r\n", b"\r", b">", b">>From ", b
 def test_mbox_split_property(pieces: list[bytes], cuts: list[int], cap: int) -> None:
     """Any bytes at all, cut into any chunks, under any size limit: same records, no crash."""
     data = b"From x 00:00\n" + b"".join(pieces)
-    chunks, pos, i = [], 0, 0
-    while pos < len(data):
-        step = cuts[i % len(cuts)]
-        chunks.append(data[pos:pos + step])
-        pos, i = pos + step, i + 1
+    chunks = _cut(data, cuts)
     limits = Limits(max_message_bytes=cap)
     whole = list(split_mbox([data], path="x", limits=limits))
     assert list(split_mbox(chunks, path="x", limits=limits)) == whole
@@ -415,11 +421,7 @@ def test_mbox_unquoting_matches_the_line_rule(pieces: list[bytes], cuts: list[in
     message as split. The reference split is the same data with every ">" made another
     byte (so nothing is quoted; separators do not depend on ">"), turned back after."""
     data = b"From x 00:00\n" + b"".join(pieces)
-    chunks, pos, i = [], 0, 0
-    while pos < len(data):
-        step = cuts[i % len(cuts)]
-        chunks.append(data[pos:pos + step])
-        pos, i = pos + step, i + 1
+    chunks = _cut(data, cuts)
     limits = Limits(max_message_bytes=cap)
     got = list(split_mbox(chunks, path="x", limits=limits))
     plain = list(split_mbox([data.replace(b">", b"\x01")], path="x", limits=limits))
