@@ -80,6 +80,24 @@ def test_a_large_mbox_comes_as_ranges_that_tile_the_file(mbox: Path, tmp_path: P
     assert len(missing) == 1 and not isinstance(missing[0], MboxRange)
 
 
+def test_a_large_mbox_in_a_directory_comes_as_ranges(mbox: Path, tmp_path: Path) -> None:
+    tree = tmp_path / "export"
+    (tree / "Archive").mkdir(parents=True)
+    (tree / "Archive" / "2024").write_bytes(mbox.read_bytes())  # an mbox without a suffix
+    (tree / "one.eml").write_bytes((REPO / "samples" / "13-teams-invitation-genuine.eml")
+                                   .read_bytes())
+    (tree / "notes.txt").write_text("not mail\n", encoding="utf-8")
+    units = list(iter_units([str(tree)], limits=LIMITS, range_bytes=RANGE))
+    assert sum(isinstance(u, MboxRange) for u in units) > 5
+    expanded = [item for u in units
+                for item in (u.items(limits=LIMITS) if isinstance(u, MboxRange) else [u])]
+    assert expanded == list(iter_messages([str(tree)], limits=LIMITS))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert list(iter_units([str(empty)], limits=LIMITS, range_bytes=RANGE)) == list(
+        iter_messages([str(empty)], limits=LIMITS))
+
+
 def test_a_pool_over_ranges_gives_the_inline_records_in_order(mbox: Path) -> None:
     inline = _inline(mbox)
     pooled = _run(iter_units([str(mbox)], limits=LIMITS, range_bytes=RANGE),

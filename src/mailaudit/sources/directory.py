@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import os
 import stat as _stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from mailaudit.model import RawMessage, SourceError
 from mailaudit.options import Limits
@@ -25,6 +26,7 @@ from mailaudit.sources.file import iter_file
 from mailaudit.sources.sniff import list_dir, os_error, source_error
 
 Item = RawMessage | SourceError
+T = TypeVar("T")
 NO_MAIL = ("no mail found in this directory (looked for message files, mbox files, Maildir "
            "folders, Outlook .msg and .pst files; dotfiles are skipped)")
 
@@ -33,10 +35,13 @@ def detect(path: str) -> bool:
     return os.path.isdir(path)
 
 
-def iter_directory(path: str, *, limits: Limits) -> Iterator[Item]:
-    """Every message under ``path``; one "no-mail" error when there is none at all."""
+def iter_directory(path: str, *, limits: Limits,
+                   read_file: Callable[[str], Iterator[T]] | None = None) -> Iterator[Item | T]:
+    """Every message under ``path``; one "no-mail" error when there is none at all.
+    ``read_file``: what a file found in the walk gives (default: its messages, read here;
+    ``sources.iter_units`` hands a large mbox to other processes as byte ranges instead)."""
     found = False
-    for item in _walk(path, limits):
+    for item in _walk(path, limits, read_file):
         found = True
         yield item
     if not found:
@@ -126,12 +131,15 @@ def walk_units(root: str) -> Iterator[tuple[str, str] | SourceError]:
                                "symbolic link to a file that does not exist; fix or remove it")
 
 
-def _walk(root: str, limits: Limits) -> Iterator[Item]:
+def _walk(root: str, limits: Limits,
+          read_file: Callable[[str], Iterator[T]] | None) -> Iterator[Item | T]:
     for unit in walk_units(root):
         if isinstance(unit, SourceError):
             yield unit
         elif unit[0] == "maildir":
             yield from maildir.iter_maildir(unit[1], limits=limits)
+        elif read_file is not None:
+            yield from read_file(unit[1])
         else:
             yield from iter_file(unit[1], limits=limits, member=True)
 

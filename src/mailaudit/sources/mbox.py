@@ -306,10 +306,13 @@ def byte_ranges(path: str, every: int) -> list[tuple[int, int | None]] | None:
     ``every`` (an .eml, which is one message even when it starts with a From_ line, a small
     mbox, another form), or cannot be read: its ordinary reader then says why."""
     try:
+        # A stat first: most files of a directory walk are small, and are not opened here.
+        if os.stat(path).st_size <= every or path.lower().endswith(".eml"):
+            return None
         with open_readonly(path) as stream:
             head = read_head(stream, 5)
             size = os.fstat(stream.fileno()).st_size
-        if head != b"From " or path.lower().endswith(".eml") or size <= every:
+        if head != b"From " or size <= every:
             return None
         points = split_points(path, every)
     except OSError:
