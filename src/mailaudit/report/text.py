@@ -14,6 +14,7 @@ never interpret markup.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from mailaudit.charclass import INVISIBLE
@@ -87,18 +88,32 @@ def json_escape_invisible(text: str) -> str:
     """
     if text.isascii():
         return text
-    out: list[str] = []
-    for ch in text:
-        if ord(ch) > 0x7F and _needs_escape(ch):
-            cp = ord(ch)
-            if cp > 0xFFFF:
-                cp -= 0x10000
-                out.append(f"\\u{0xD800 + (cp >> 10):04x}\\u{0xDC00 + (cp & 0x3FF):04x}")
-            else:
-                out.append(f"\\u{cp:04x}")
+    # Only the non-ASCII runs are looked at, each character once per process (measured: a
+    # loop over every character of a 1.8 KB record cost 64 us, four times its encoding).
+    return _NON_ASCII_RUN.sub(_json_run, text)
+
+
+_NON_ASCII_RUN = re.compile("[^\x00-\x7f]+")
+_JSON_CHARS: dict[str, str] = {}  # a non-ASCII character -> how it is written
+_MAX_JSON_CHARS = 8192
+
+
+def _json_run(m: re.Match[str]) -> str:
+    return "".join([_JSON_CHARS.get(ch) or _json_char(ch) for ch in m.group()])
+
+
+def _json_char(ch: str) -> str:
+    out = ch
+    if _needs_escape(ch):
+        cp = ord(ch)
+        if cp > 0xFFFF:
+            cp -= 0x10000
+            out = f"\\u{0xD800 + (cp >> 10):04x}\\u{0xDC00 + (cp & 0x3FF):04x}"
         else:
-            out.append(ch)
-    return "".join(out)
+            out = f"\\u{cp:04x}"
+    if len(_JSON_CHARS) < _MAX_JSON_CHARS:
+        _JSON_CHARS[ch] = out
+    return out
 
 
 _FORMULA_START = frozenset("=+-@\t\r\n")
