@@ -73,7 +73,8 @@ def open_resume(path: str) -> Resumed:
             done.add(resume_key(ref))
             verdicts[verdict] += 1
     try:
-        stream = open(path, "a", encoding="utf-8", newline="")  # noqa: SIM115
+        stream = open(path, "a", encoding="utf-8", newline="",  # noqa: SIM115
+                      buffering=1 << 20)  # as the report file of a new run
     except OSError as exc:
         raise InputError(f"{path}: cannot append to the report ({exc.strerror}).") from exc
     return Resumed(stream=stream, done=done, verdicts=verdicts, redone=redone)

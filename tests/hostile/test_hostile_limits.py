@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,7 @@ from mailaudit.dns import DnsConfig
 from mailaudit.dns.snapshot import SnapshotResolver
 from mailaudit.model import AuditResult, MessageRef, RawMessage
 from mailaudit.options import AuditOptions, Limits
-from mailaudit.run import Auditor, RunConfig
+from mailaudit.run import Auditor, RunConfig, inline_engine, pool_engine
 from mailaudit.templates.catalog import Catalog
 from support.paths import REPO
 
@@ -118,6 +119,43 @@ def test_time_limit_gives_an_error_record() -> None:
     assert time.perf_counter() - started < 3
     assert results[0].error is not None and results[0].error.code == "time-budget"
     assert "max_seconds" in results[0].reason
+
+
+def _slow_then_quick() -> list[RawMessage]:
+    return [RawMessage(MessageRef("<slow>"), catalogued(patho.base64_body_bomb())),
+            RawMessage(MessageRef("<quick>"), patho.simple())]
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs setitimer")
+def test_time_limit_holds_in_a_run_and_the_timer_is_put_back() -> None:
+    """The inline engine times messages with one periodic timer for the run (Watchdog): the
+    slow message still becomes a time-budget error, the next one is audited, and after the
+    run the timer is off and the SIGALRM handler is what it was."""
+    config = RunConfig(options=AuditOptions(limits=Limits(max_seconds=0.3)),
+                       dns=DnsConfig(offline=True))
+    before = signal.getsignal(signal.SIGALRM)
+    started = time.perf_counter()
+    groups = list(inline_engine(Auditor(config), lambda r: r)(_slow_then_quick()))
+    assert time.perf_counter() - started < 3
+    slow, quick = groups[0][0][1], groups[1][0][1]
+    assert slow.error is not None and slow.error.code == "time-budget"
+    assert quick.error is None
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) is before
+
+
+def _error_code(result: AuditResult) -> str:
+    return result.error.code if result.error else ""
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs setitimer")
+def test_time_limit_holds_in_pool_workers() -> None:
+    config = RunConfig(options=AuditOptions(limits=Limits(max_seconds=0.3)),
+                       dns=DnsConfig(offline=True))
+    started = time.perf_counter()
+    groups = list(pool_engine(config, _error_code, jobs=2)(_slow_then_quick()))
+    assert time.perf_counter() - started < 10
+    assert [g[0][1] for g in groups] == ["time-budget", ""]
 
 
 # -- the command line ---------------------------------------------------------------------------

@@ -202,7 +202,7 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
               color: bool | None, dask: DaskSettings | None = None) -> ExitCode:
     from mailaudit.cli.dns import probe, save_recording
     from mailaudit.errors import InputError
-    from mailaudit.report import PREPARERS, OutputFormat, make_writer
+    from mailaudit.report import PREPARERS, OutputFormat, is_regular_file, make_writer
     from mailaudit.resume import open_resume, resume_key
     from mailaudit.run import (
         RANGE_BYTES,
@@ -246,10 +246,17 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
         stream = resumed.stream
     elif output:
         try:
-            stream = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            stream = open(output, "w", encoding="utf-8", newline="",  # noqa: SIM115
+                          buffering=REPORT_FILE_BUFFER)
         except OSError as exc:
             raise InputError(f"{output}: cannot write the report ({exc.strerror}).",
                              exit_code=ExitCode.USAGE) from exc
+    elif fmt != "human" and is_regular_file(sys.stdout):
+        # Standard output redirected to a file: the same large buffer as -o (closing this
+        # wrapper flushes it and leaves standard output open).
+        sys.stdout.flush()
+        stream = open(sys.stdout.fileno(), "w", encoding=sys.stdout.encoding,  # noqa: SIM115
+                      errors=sys.stdout.errors, buffering=REPORT_FILE_BUFFER, closefd=False)
     else:
         stream = None  # standard output
     out_format = OutputFormat(fmt)
@@ -309,6 +316,12 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
     if outcome.exit_code is ExitCode.INPUT:
         _say_errors(writer.errors, outcome.total, human=fmt == "human" and output is None)
     return outcome.exit_code
+
+
+# A report written to a file goes to the OS in pieces this large (when the writer flushes,
+# at most every 0.5 s, or when it is full) instead of every 8 KB: fewer system calls, each
+# of which cost more than itself (it leaves the caches colder), 2-3 % of a run, measured.
+REPORT_FILE_BUFFER = 1 << 20
 
 
 class _Paused:
