@@ -144,6 +144,10 @@ class Watchdog:
             self._previous = signal.signal(signal.SIGALRM, self._tick)
         except ValueError:  # not the main thread
             return self
+        # The timer ticks between messages too, while sources are read, some by C libraries
+        # (libpff): their reads restart instead of failing with EINTR. Waits in select/poll
+        # (live DNS) are still interrupted, so a budget also ends a message waiting on DNS.
+        signal.siginterrupt(signal.SIGALRM, False)
         tick = min(0.5, self.seconds / 4)
         signal.setitimer(signal.ITIMER_REAL, tick, tick)
         self.active = True
