@@ -14,6 +14,8 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from mailaudit.checks.authenticate import authenticate
+from mailaudit.checks.recorded.trust import read_recorded
 from mailaudit.model import (
     AuditResult,
     AuthReport,
@@ -26,6 +28,8 @@ from mailaudit.model import (
     Verdict,
 )
 from mailaudit.options import AuditOptions
+from mailaudit.parse import parse_message
+from mailaudit.verdict import decide
 
 if TYPE_CHECKING:
     from mailaudit.dns.base import Resolver
@@ -63,11 +67,6 @@ def _audit(raw: bytes, *, resolver: Resolver | None, catalog: Catalog | None,
            truncated: bool, rebuilt: bool = False) -> tuple[AuditResult, ParsedMessage | None]:
     """``audit_message``, also handing back the parsed message (None when parsing failed), so
     that attached messages are found without parsing the message a second time."""
-    from mailaudit.checks.authenticate import authenticate
-    from mailaudit.checks.recorded.trust import read_recorded
-    from mailaudit.parse import parse_message
-    from mailaudit.verdict import decide
-
     started = time.perf_counter()
     if len(raw) > options.limits.max_message_bytes:
         # Sources cut what they read; a library caller can hand over any size, and the limit

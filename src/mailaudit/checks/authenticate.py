@@ -1,15 +1,23 @@
 """Authentication checks, run in the order the RFCs need: DKIM and SPF, then DMARC; ARC beside.
 
-``authenticate`` is the one entry the pipeline calls. Every check is a pure function of the
+``authenticate`` is the one entry the pipeline calls (it is loaded with the first message that is
+audited, so the checks are imported here, not per call). Every check is a pure function of the
 parsed message, the resolver and the options.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from mailaudit.checks.dkim.check import check_dkim
+from mailaudit.checks.dmarc.check import check_dmarc
+from mailaudit.checks.recorded.compare import contradicted, disagreements
+from mailaudit.checks.recorded.envelope import choose_envelope
+from mailaudit.checks.spf.check import check_spf
 from mailaudit.dns.base import Resolver
-from mailaudit.model import AuthReport, CheckResult, Finding
+from mailaudit.dns.budget import BudgetResolver
+from mailaudit.model import AuthReport, CheckResult, Finding, Severity
 from mailaudit.options import AuditOptions
 from mailaudit.parse.message import ParsedMessage
 
@@ -26,18 +34,10 @@ def authenticate(msg: ParsedMessage, recorded: RecordedAuth, resolver: Resolver 
     ``options.recompute`` off) only the recorded side is filled and the report says so.
     ``body_rebuilt``: the source rebuilt the body (PST, .msg; see ``check_dkim``).
     """
-    from mailaudit.checks.recorded.envelope import choose_envelope
-
     envelope = choose_envelope(msg, recorded.envelope, options)
     if resolver is None or not options.recompute:
         return AuthReport(recorded=recorded.results, envelope=envelope, recomputed_ran=False,
                           exchange=recorded.exchange), ()
-
-    from mailaudit.checks.dkim.check import check_dkim
-    from mailaudit.checks.dmarc.check import check_dmarc
-    from mailaudit.checks.recorded.compare import disagreements
-    from mailaudit.checks.spf.check import check_spf
-    from mailaudit.dns.budget import BudgetResolver
 
     # One budget for the whole message: a hostile message must not make us send thousands of
     # queries (RFC 7208 §4.6.4 bounds SPF alone; DKIM signatures and ARC sets are unbounded).
@@ -56,8 +56,6 @@ def authenticate(msg: ParsedMessage, recorded: RecordedAuth, resolver: Resolver 
 
         arc = check_arc(msg, budgeted, now=options.now)
     if budgeted.refused:
-        from mailaudit.model import Severity
-
         if budgeted.timed_out:
             what = (f"DNS stopped after {budgeted.seconds:g} s (half of limit max_seconds); "
                     f"{budgeted.refused} lookups not made")
@@ -67,10 +65,6 @@ def authenticate(msg: ParsedMessage, recorded: RecordedAuth, resolver: Resolver 
         findings.append(Finding("limit-dns-lookups", Severity.WARNING,
                                 what + "; results that needed them are temperror"))
     recomputed: tuple[CheckResult, ...] = (*dkim, spf, dmarc)
-    from dataclasses import replace
-
-    from mailaudit.checks.recorded.compare import contradicted
-
     # Conclusive beats recorded: a trusted header that the message itself refutes is kept
     # for the report, but marked, and the verdict takes nothing from it.
     refuted = contradicted(recorded.results, recomputed)
