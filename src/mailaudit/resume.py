@@ -51,6 +51,8 @@ class Resumed:
 
 
 def open_resume(path: str) -> Resumed:
+    from mailaudit.report import REPORT_FILE_BUFFER  # the buffer of a new run's report file
+
     done: set[str] = set()
     verdicts: Counter[str] = Counter()
     redone = 0
@@ -74,7 +76,7 @@ def open_resume(path: str) -> Resumed:
             verdicts[verdict] += 1
     try:
         stream = open(path, "a", encoding="utf-8", newline="",  # noqa: SIM115
-                      buffering=1 << 20)  # as the report file of a new run
+                      buffering=REPORT_FILE_BUFFER)
     except OSError as exc:
         raise InputError(f"{path}: cannot append to the report ({exc.strerror}).") from exc
     return Resumed(stream=stream, done=done, verdicts=verdicts, redone=redone)

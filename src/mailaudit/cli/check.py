@@ -202,7 +202,13 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
               color: bool | None, dask: DaskSettings | None = None) -> ExitCode:
     from mailaudit.cli.dns import probe, save_recording
     from mailaudit.errors import InputError
-    from mailaudit.report import PREPARERS, OutputFormat, is_regular_file, make_writer
+    from mailaudit.report import (
+        PREPARERS,
+        REPORT_FILE_BUFFER,
+        OutputFormat,
+        is_regular_file,
+        make_writer,
+    )
     from mailaudit.resume import open_resume, resume_key
     from mailaudit.run import (
         RANGE_BYTES,
@@ -316,12 +322,6 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
     if outcome.exit_code is ExitCode.INPUT:
         _say_errors(writer.errors, outcome.total, human=fmt == "human" and output is None)
     return outcome.exit_code
-
-
-# A report written to a file goes to the OS in pieces this large (when the writer flushes,
-# at most every 0.5 s, or when it is full) instead of every 8 KB: fewer system calls, each
-# of which cost more than itself (it leaves the caches colder), 2-3 % of a run, measured.
-REPORT_FILE_BUFFER = 1 << 20
 
 
 class _Paused:

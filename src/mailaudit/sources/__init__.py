@@ -15,6 +15,9 @@ a regular file); a regular file's form is then decided from its first bytes:
 ``eml``                 anything else whose header block has a header line: one message
 ======================  ============================================================
 
+``iter_units`` gives the same messages for a process pool, except that a large mbox comes as
+``MboxRange``s (byte ranges that start at a From_ line) for the workers to read themselves.
+
 The dispatcher reads each file's first bytes once and decides with ``sniff.classify`` (the same
 tests the ``detect`` functions make), so no file is opened twice. Everything streams: an mbox
 is read in chunks and never held whole, messages over ``limits.max_message_bytes`` are cut and
