@@ -389,7 +389,7 @@ _PIECES = [b"From ", b"From a 00:00", b"\n", b"\r\n", b"\r", b">", b">>From ", b
            b"x", b" ", b"\x00", b"\xff"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(pieces=st.lists(st.sampled_from(_PIECES), max_size=60),
        cuts=st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=10),
        cap=st.integers(min_value=1, max_value=200))
@@ -404,6 +404,25 @@ def test_mbox_split_property(pieces: list[bytes], cuts: list[int], cap: int) -> 
         assert isinstance(item, SourceError) or len(item.data) <= cap
         offset = int(item.ref.locator.split("=")[1])
         assert data[offset:].startswith(b"From ")
+
+
+def test_mbox_blank_line_past_the_cap_is_trimmed_whatever_the_reads() -> None:
+    """Found by test_mbox_split_property: an 80-byte message under an 81-byte cap, whose
+    blank CRLF line reached the splitter in one read and the next From_ line in the next, kept
+    a stray CR and was called truncated; read whole, it was neither."""
+    data = (b"From x 00:00\nx  From a 00:00>>From \r\n\x00\n>>From \xff>\r\n\r\nx>>From From "
+            b"a 00:00>From From a 00:00x\r\n\r\nFrom a 00:00A: b >>>From \r\r\n")
+    limits = Limits(max_message_bytes=81)
+    whole = list(split_mbox([data], path="x", limits=limits))
+    assert list(split_mbox(_cut(data, [35, 20]), path="x", limits=limits)) == whole
+    first = whole[0]
+    assert isinstance(first, RawMessage) and not first.truncated
+    assert first.data.endswith(b"a 00:00x\r\n")
+    # Past the cap for real: cut, flagged, and still the same whatever the reads.
+    small = Limits(max_message_bytes=40)
+    cut = list(split_mbox([data], path="x", limits=small))
+    assert list(split_mbox(_cut(data, [35, 20]), path="x", limits=small)) == cut
+    assert isinstance(cut[0], RawMessage) and cut[0].truncated and len(cut[0].data) <= 40
 
 
 _QUOTE_PIECES = [b"From ", b"From a 00:00", b">From ", b">>From ", b">", b"From", b"\n", b"\r\n",

@@ -85,9 +85,15 @@ def _split(chunks: Iterable[bytes], splitter: _Splitter) -> Iterator[Item]:
 
 
 class _Message:
-    """One message being collected; keeps at most ``cap`` bytes and counts the rest away."""
+    """One message being collected; keeps at most ``cap`` bytes and counts the rest away.
 
-    __slots__ = ("cap", "cut", "offset", "parts", "quoted", "size", "unfinished_from_line")
+    What a message holds must not depend on where the reads cut the file: the blank line
+    before the next From_ line may arrive (and pass the cap) before that From_ line is seen.
+    So the bytes dropped at the cap are counted, and trimming the blank line takes them back
+    first; the last three bytes added are kept for the blank-line test at end of file."""
+
+    __slots__ = ("cap", "cut", "dropped", "offset", "parts", "quoted", "size", "tail",
+                 "unfinished_from_line")
 
     def __init__(self, offset: int, cap: int) -> None:
         self.offset = offset
@@ -95,23 +101,33 @@ class _Message:
         self.parts: list[bytes] = []
         self.size = 0
         self.cut = False
+        self.dropped = 0  # bytes added past the cap
+        self.tail = b""  # the last three bytes added, kept or not
         self.unfinished_from_line = False
         self.quoted = False  # a line of it matches ^>+From (mboxrd quoting to undo)
 
     def add(self, piece: bytes) -> None:
-        if self.cut or not piece:
+        if not piece:
+            return
+        self.tail = (self.tail + piece[-3:])[-3:]
+        if self.cut:
+            self.dropped += len(piece)
             return
         room = self.cap - self.size
         if len(piece) > room:
+            self.dropped += len(piece) - room
             piece = piece[:room]
             self.cut = True
-        self.parts.append(piece)
-        self.size += len(piece)
+        if piece:
+            self.parts.append(piece)
+            self.size += len(piece)
 
     def trim(self, count: int) -> None:
-        """Drop the last ``count`` bytes (the separator's blank line)."""
-        if self.cut:
-            return
+        """Drop the last ``count`` bytes added (the separator's blank line), kept or not."""
+        take = min(count, self.dropped)
+        self.dropped -= take
+        count -= take
+        self.cut = self.dropped > 0
         while count > 0 and self.parts:
             last = self.parts.pop()
             keep = max(0, len(last) - count)
@@ -122,10 +138,9 @@ class _Message:
 
     def ends_with_blank_line(self) -> int:
         """Length of a trailing blank line ("\\n" or "\\r\\n") after the last line end, else 0."""
-        tail = b"".join(self.parts[-4:])[-4:]
-        if tail.endswith(b"\n\n"):
+        if self.tail.endswith(b"\n\n"):
             return 1
-        if tail.endswith(b"\n\r\n"):
+        if self.tail.endswith(b"\n\r\n"):
             return 2
         return 0
 
