@@ -50,9 +50,9 @@ class Resumed:
     redone: int = 0  # records of the last group, dropped to be audited again
 
 
-def open_resume(path: str) -> Resumed:
-    from mailaudit.report import REPORT_FILE_BUFFER  # the buffer of a new run's report file
-
+def open_resume(path: str, *, buffering: int = -1) -> Resumed:
+    """Read what the report at ``path`` already holds and open it to append the rest
+    (``buffering``: as ``open`` takes it; the command line gives its report files' size)."""
     done: set[str] = set()
     verdicts: Counter[str] = Counter()
     redone = 0
@@ -76,7 +76,7 @@ def open_resume(path: str) -> Resumed:
             verdicts[verdict] += 1
     try:
         stream = open(path, "a", encoding="utf-8", newline="",  # noqa: SIM115
-                      buffering=REPORT_FILE_BUFFER)
+                      buffering=buffering)
     except OSError as exc:
         raise InputError(f"{path}: cannot append to the report ({exc.strerror}).") from exc
     return Resumed(stream=stream, done=done, verdicts=verdicts, redone=redone)

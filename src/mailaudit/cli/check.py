@@ -246,7 +246,7 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
         except BaseException:
             exits.close()
             raise
-    resumed = open_resume(resume_path) if resume_path else None
+    resumed = open_resume(resume_path, buffering=REPORT_FILE_BUFFER) if resume_path else None
     stream: IO[str] | None
     if resumed is not None:
         stream = resumed.stream
