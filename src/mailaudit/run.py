@@ -182,18 +182,20 @@ class Auditor:
             if watchdog is not None and watchdog.active:
                 watchdog.started = time.monotonic()
                 try:
-                    return audit_item(item, resolver=self.resolver, catalog=self.catalog,
-                                      options=self.config.options)
+                    return self._audit(item)
                 finally:
                     watchdog.started = None
             with time_budget(self.config.options.limits.max_seconds):
-                return audit_item(item, resolver=self.resolver, catalog=self.catalog,
-                                  options=self.config.options)
+                return self._audit(item)
         except AuditTimeout:
             # The alarm fired outside audit_message's own handler (e.g. in an attachment).
             return [error_result(item.ref, "time-budget",
                                  f"audit stopped after {self.config.options.limits.max_seconds:g} s "
                                  "(limit max_seconds)")]
+
+    def _audit(self, item: Item) -> list[AuditResult]:
+        return audit_item(item, resolver=self.resolver, catalog=self.catalog,
+                          options=self.config.options)
 
     def encoded(self, item: Item, encode: Encode) -> list[Encoded]:
         return [(r.verdict, encode(r)) for r in self.audit(item)]

@@ -273,7 +273,7 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
     started()  # what every message needs is built: collection back on, before any is read
     engine: Engine
     limits = config.options.limits
-    units: Iterable[Unit] = iter_messages(paths, limits=limits)
+    units: Iterable[Unit]
     if dask_client is not None:
         assert dask is not None
         from mailaudit.engines.dask import SHARD_BYTES, run_dask
@@ -283,8 +283,10 @@ def run_check(paths: list[str], *, config: Any, fmt: str, output: str | None,
             return run_dask(paths, config, client=dask_client, encode=encode,
                             ordered=ordered, skip=resumed.done if resumed else frozenset(),
                             shard_bytes=dask.shard_size or SHARD_BYTES)
+        units = ()  # the shards name the inputs
     elif jobs == 1:
         engine = inline_engine(auditor, encode)
+        units = iter_messages(paths, limits=limits)
     else:
         engine = pool_engine(config, encode, jobs=jobs, ordered=ordered,
                              shared=(auditor.resolver, auditor.catalog),

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import BinaryIO
 
 from mailaudit.model import RawMessage, SourceError
@@ -158,31 +159,30 @@ def iter_units(paths: Sequence[str], *, limits: Limits, range_bytes: int,
     point instead of every message (measured: reading, splitting and handing over the
     messages took a fifth of a core beside two workers)."""
 
-    def read_file(path: str) -> Iterator[Item | MboxRange]:
+    def ranges_or(path: str, read: Callable[[], Iterator[Item]]) -> Iterator[Item | MboxRange]:
         ranges = mbox.byte_ranges(path, range_bytes)
         if ranges is None:
-            yield from iter_file(path, limits=limits, member=True)
+            yield from read()
         else:
-            for start, end in ranges:
-                yield MboxRange(path, start, end)
+            yield from (MboxRange(path, start, end) for start, end in ranges)
+
+    def read_file(path: str) -> Iterator[Item | MboxRange]:
+        return ranges_or(path, partial(iter_file, path, limits=limits, member=True))
 
     for path in paths:
+        read = partial(iter_messages, [path], limits=limits, stdin=stdin)
         if stdin_source.detect(path):
-            yield from iter_messages([path], limits=limits, stdin=stdin)
+            yield from read()
             continue
         try:
             if directory.detect(path):
                 yield from directory.iter_directory(path, limits=limits, read_file=read_file)
-                continue
-            ranges = mbox.byte_ranges(path, range_bytes) if os.path.isfile(path) else None
+            elif os.path.isfile(path):
+                yield from ranges_or(path, read)
+            else:
+                yield from read()
         except Exception as exc:  # as in iter_messages
             yield _read_failed(path, exc)
-            continue
-        if ranges is None:
-            yield from iter_messages([path], limits=limits, stdin=stdin)
-        else:
-            for start, end in ranges:
-                yield MboxRange(path, start, end)
 
 
 def _iter_path(path: str, *, limits: Limits, stdin: BinaryIO | None) -> Iterator[Item]:
