@@ -1,15 +1,24 @@
-"""The direct readers for the common date and IPv4 forms give exactly what the general stdlib
-readers give, on those forms and on everything near them."""
+"""The direct readers for the common date and IPv4 forms, and the plain Received split, give exactly
+what the general readers give (the stdlib's, the comment walk), on those forms and on everything
+near them."""
 
 from __future__ import annotations
 
 import ipaddress
+import sys
 from email.utils import parsedate_to_datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailaudit.parse.received import ip_literal, parse_received, to_iso_date
+from mailaudit.parse.received import (
+    _NOT_PLAIN,
+    _split,
+    _walk,
+    ip_literal,
+    parse_received,
+    to_iso_date,
+)
 
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "mon", "Xyz"]
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -96,3 +105,25 @@ def test_received_hop_fields() -> None:
     hop = parse_received("from mail.example.net (mail.example.net [192.0.2.7]) by mx.example.org "
                          "with ESMTPS id 1; Tue, 20 May 2025 10:00:00 +0000", 0)
     assert hop.from_ip == "192.0.2.7" and hop.timestamp == "2025-05-20T10:00:00+00:00"
+
+
+def test_plain_split_knows_every_blank_str_split_breaks_at() -> None:
+    blanks = {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()} - set(" \t\r\n")
+    assert {c for c in (*blanks, *"\\ \t\r\n()a") if _NOT_PLAIN.match(c)} == blanks | {"\\"}
+
+
+received_text = st.text(alphabet=st.sampled_from(
+    [*"ab.[]; \t\r\n()\\=", "\x0b", "\x1c", "\x85", "\xa0", "\u2003", "\u3000", "é"]),
+    max_size=40)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(received_text)
+def test_split_is_the_walk(text: str) -> None:
+    assert _split(text) == _walk(text), text
+
+
+def test_split_forms() -> None:
+    for text in ("a (b) c", "a(b)c", "()", "(", ")", "a (b (c) d) e", "a (b\\) c) d", "x) (y)",
+                 "a (b", "(a)(b)", "a\u3000(b)", "from x (y [1.2.3.4]) by z"):
+        assert _split(text) == _walk(text), text
