@@ -13,8 +13,11 @@ from hypothesis import strategies as st
 
 from mailaudit.parse.received import (
     _NOT_PLAIN,
+    ReceivedChain,
     _split,
     _walk,
+    hop_by_host,
+    hop_sender,
     ip_literal,
     parse_received,
     to_iso_date,
@@ -127,3 +130,23 @@ def test_split_forms() -> None:
     for text in ("a (b) c", "a(b)c", "()", "(", ")", "a (b (c) d) e", "a (b\\) c) d", "x) (y)",
                  "a (b", "(a)(b)", "a\u3000(b)", "from x (y [1.2.3.4]) by z"):
         assert _split(text) == _walk(text), text
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(
+    st.sampled_from([
+        "from a.example (a.example [192.0.2.1]) by mx.b.example with ESMTPS id 1; "
+        "Tue, 20 May 2025 10:00:00 +0000",
+        "from unknown (HELO c.example) (192.0.2.9) by d.example with SMTP; 24 May 2016 "
+        "12:30:11 -0000",
+        "by 2001:db8::1 with SMTP id x", "by (comment) x", "by by x", "from x", ""]),
+    received_text), max_size=4))
+def test_chain_fields_are_the_hops_fields(values: list[str]) -> None:
+    chain, read_first = ReceivedChain(values), ReceivedChain(values)
+    hops = tuple(parse_received(v, i) for i, v in enumerate(values))
+    for i, hop in enumerate(hops):
+        assert read_first[i] == hop  # by_host/sender then answer from the hop already read
+        for seq in (chain, read_first, hops):
+            assert hop_by_host(seq, i) == hop.by_host
+            assert hop_sender(seq, i) == (hop.from_host, hop.from_ip)
+        assert chain[i] == hop

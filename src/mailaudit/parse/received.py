@@ -240,8 +240,12 @@ def _from_host(words: list[tuple[str, bool]]) -> str | None:
     return first
 
 
-def parse_received(value: str, index: int) -> ReceivedHop:
-    """Read one Received field. Unrecognised parts are left None; never raises."""
+# The clauses of one field by keyword (the first of each keyword opens its clause), each the
+# words and comments after it, and the date text after the last ";".
+_Clauses = tuple[dict[str, list[tuple[str, bool]]], str]
+
+
+def _read_clauses(value: str) -> _Clauses:
     text = value[:_MAX_LEN]
     clauses, date = _split_date(text)
     current: str | None = None
@@ -253,21 +257,48 @@ def parse_received(value: str, index: int) -> ReceivedHop:
             found[current] = []
         elif current is not None:
             found[current].append((word, is_comment))
-    frm = found.get("from", [])
+    return found, date
+
+
+def _by_host(found: dict[str, list[tuple[str, bool]]]) -> str | None:
     by = found.get("by", [])
+    return by[0][0] if by and not by[0][1] else None
+
+
+def parse_received(value: str, index: int) -> ReceivedHop:
+    """Read one Received field. Unrecognised parts are left None; never raises."""
+    return _build_hop(_read_clauses(value), value, index)
+
+
+def _build_hop(clauses: _Clauses, value: str, index: int) -> ReceivedHop:
+    found, date = clauses
+    frm = found.get("from", [])
     with_words = [w for w, c in found.get("with", []) if not c]
     id_words = [w for w, c in found.get("id", []) if not c]
-    by_host = by[0][0] if by and not by[0][1] else None
     return ReceivedHop(
         index=index,
         from_host=_from_host(frm),
         from_ip=_from_ip(frm),
-        by_host=by_host,
+        by_host=_by_host(found),
         protocol=" ".join(with_words) or None,
         id=id_words[0] if id_words else None,
         timestamp=to_iso_date(date),
         raw=value,
     )
+
+
+def hop_by_host(hops: Sequence[ReceivedHop], index: int) -> str | None:
+    """``hops[index].by_host``; for a ``ReceivedChain``, without reading the rest of the hop."""
+    return hops.by_host(index) if isinstance(hops, ReceivedChain) else hops[index].by_host
+
+
+def hop_sender(hops: Sequence[ReceivedHop], index: int) -> tuple[str | None, str | None]:
+    """``(from_host, from_ip)`` of ``hops[index]``; for a ``ReceivedChain``, without reading
+    the rest of the hop."""
+    if isinstance(hops, ReceivedChain):
+        return hops.sender(index)
+    hop = hops[index]
+    return hop.from_host, hop.from_ip
 
 
 class ReceivedChain(Sequence[ReceivedHop]):
@@ -277,22 +308,48 @@ class ReceivedChain(Sequence[ReceivedHop]):
     usually after one or two hops; reading every hop of every message up front was a tenth of
     the cost of parsing a message. Reading is a pure function of the field value, so when a
     hop is read does not change what it says.
+
+    ``by_host`` and ``sender`` give the fields trust and the envelope read without building
+    the hop: the date, protocol and id are read by nothing in a check, and the hop below the
+    receiver's edge is only asked for its ``by`` host. Building each hop (24 us a field) made
+    read_recorded and choose_envelope 236 instead of 197 us a message (benchmark mailbox).
     """
 
-    __slots__ = ("_hops", "_values")
+    __slots__ = ("_clauses", "_hops", "_values")
 
     def __init__(self, values: Sequence[str]) -> None:
         self._values = tuple(values)
         self._hops: list[ReceivedHop | None] = [None] * len(self._values)
+        self._clauses: list[_Clauses | None] = [None] * len(self._values)
 
     def __len__(self) -> int:
         return len(self._values)
 
+    def _read(self, index: int) -> _Clauses:
+        clauses = self._clauses[index]
+        if clauses is None:
+            clauses = self._clauses[index] = _read_clauses(self._values[index])
+        return clauses
+
     def _hop(self, index: int) -> ReceivedHop:
         hop = self._hops[index]
         if hop is None:
-            hop = self._hops[index] = parse_received(self._values[index], index)
+            hop = self._hops[index] = _build_hop(self._read(index), self._values[index],
+                                                   index)
         return hop
+
+    def by_host(self, index: int) -> str | None:
+        """``self[index].by_host``."""
+        hop = self._hops[index]
+        return hop.by_host if hop is not None else _by_host(self._read(index)[0])
+
+    def sender(self, index: int) -> tuple[str | None, str | None]:
+        """``(self[index].from_host, self[index].from_ip)``."""
+        hop = self._hops[index]
+        if hop is not None:
+            return hop.from_host, hop.from_ip
+        frm = self._read(index)[0].get("from", [])
+        return _from_host(frm), _from_ip(frm)
 
     @overload
     def __getitem__(self, index: int) -> ReceivedHop: ...

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import itertools
 from collections.abc import Sequence
 
 from mailaudit.model import Envelope, ReceivedHop
 from mailaudit.options import AuditOptions
 from mailaudit.parse.domains import org_domain_psl
 from mailaudit.parse.message import ParsedMessage
+from mailaudit.parse.received import hop_by_host, hop_sender
 
 _MAX_HOPS = 50  # a hostile message may carry thousands of Received fields
+_Sender = tuple[str | None, str | None]  # a hop's (from_host, from_ip)
 
 # Addresses that never belong to the sending side of an Internet SMTP hand-off. Written out
 # rather than ``is_private``, which also covers the documentation ranges.
@@ -41,7 +42,7 @@ _SHARED_PLATFORMS = frozenset({"outlook.com", "office365.com", "google.com", "gm
 def choose_envelope(msg: ParsedMessage, recorded_envelope: Envelope | None,
                     options: AuditOptions, *, internal_hosts: Sequence[str] = ()) -> Envelope:
     return_path = _return_path(msg)
-    hop = _first_external_hop(msg.received, internal_hosts)
+    hop = _first_external_sender(msg.received, internal_hosts)
     if options.ip:
         return Envelope(ip=options.ip, helo=options.helo or _helo(recorded_envelope, hop),
                         mail_from=_first(options.mail_from, _mail_from(recorded_envelope),
@@ -55,8 +56,8 @@ def choose_envelope(msg: ParsedMessage, recorded_envelope: Envelope | None,
                         source=recorded_envelope.source)
     mail_from = _first(options.mail_from, _mail_from(recorded_envelope), return_path)
     if hop is not None:
-        return Envelope(ip=hop.from_ip, helo=options.helo or hop.from_host,
-                        mail_from=mail_from, source="received")
+        host, ip = hop
+        return Envelope(ip=ip, helo=options.helo or host, mail_from=mail_from, source="received")
     return Envelope(ip=None, helo=options.helo, mail_from=mail_from, source="none")
 
 
@@ -68,10 +69,10 @@ def _mail_from(recorded: Envelope | None) -> str | None:
     return recorded.mail_from if recorded is not None else None
 
 
-def _helo(recorded: Envelope | None, hop: ReceivedHop | None) -> str | None:
+def _helo(recorded: Envelope | None, hop: _Sender | None) -> str | None:
     if recorded is not None and recorded.helo:
         return recorded.helo
-    return hop.from_host if hop is not None else None
+    return hop[0] if hop is not None else None
 
 
 def _return_path(msg: ParsedMessage) -> str | None:
@@ -85,28 +86,30 @@ def _return_path(msg: ParsedMessage) -> str | None:
     return None
 
 
-def _first_external_hop(hops: Sequence[ReceivedHop],
-                        internal_hosts: Sequence[str]) -> ReceivedHop | None:
+def _first_external_sender(hops: Sequence[ReceivedHop],
+                           internal_hosts: Sequence[str]) -> _Sender | None:
+    """(from_host, from_ip) of the first hop whose sending IP is outside the receiver."""
     if not hops:
         return None
-    receiver_org = _org(hops[0].by_host)
+    receiver_org = _org(hop_by_host(hops, 0))
     if receiver_org in _SHARED_PLATFORMS:
         receiver_org = None
     internal = tuple(h.lower().strip(".") for h in internal_hosts if h)
-    for hop in itertools.islice(hops, _MAX_HOPS):  # hops are read as the walk reaches them
-        ip = _ip(hop.from_ip)
+    for index in range(min(len(hops), _MAX_HOPS)):  # hops are read as the walk reaches them
+        sender = hop_sender(hops, index)
+        ip = _ip(sender[1])
         if ip is None:
             continue  # local submission, or a hop we cannot read: no sender IP here
-        if not _is_internal(hop, ip, receiver_org, internal):
-            return hop
+        if not _is_internal(sender[0], ip, receiver_org, internal):
+            return sender
     return None
 
 
-def _is_internal(hop: ReceivedHop, ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+def _is_internal(from_host: str | None, ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
                  receiver_org: str | None, internal: tuple[str, ...]) -> bool:
     if _in_internal_nets(ip):
         return True
-    host = (hop.from_host or "").lower().rstrip(".")
+    host = (from_host or "").lower().rstrip(".")
     text_ip = str(ip)
     for name in internal:
         if host == name or host.endswith("." + name) or text_ip == name:
