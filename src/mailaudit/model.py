@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import field
 from enum import IntEnum, StrEnum
+from typing import TypeVar, overload
 
 from mailaudit.records import record
 
 SCHEMA_VERSION = "mailaudit/1"
 
 PropValue = str | int | float | bool | None
+_T = TypeVar("_T")
 
 
 class Props(Mapping[str, PropValue]):
@@ -30,6 +32,20 @@ class Props(Mapping[str, PropValue]):
 
     def __getitem__(self, key: str) -> PropValue:
         return self._items[key]
+
+    # ``Mapping`` answers ``get`` and ``in`` by catching the KeyError of ``[]``: about 0.5 us
+    # for each property a check asks about and the result lacks, against 0.05 from the dict.
+    @overload
+    def get(self, key: str, /) -> PropValue: ...
+
+    @overload
+    def get(self, key: str, /, default: PropValue | _T) -> PropValue | _T: ...
+
+    def get(self, key: str, /, default: object = None) -> object:
+        return self._items.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)
