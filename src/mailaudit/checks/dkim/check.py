@@ -150,9 +150,11 @@ def _check_one(raw: bytes, view: fast.MessageView, idx: int, sig_value: bytes,
                fetcher: KeyFetcher, now: float,
                dk: list[Any]) -> tuple[CheckResult, list[Finding]]:
     tl = parse_tags(sig_value)
+    # The tags are validated once, for the verifier and the body-hash outcome alike.
+    problem = fast.validate_signature_tags(tl.tags, now) if tl.ok else ""
     try:
         outcome = fast.verify(view, idx, fetcher, keys=KEYS, now=now,
-                              tags=None if view.error else tl)
+                              tags=None if view.error else tl, problem=problem)
         result, reason, failure = _from_fast(outcome, fetcher, tl)
         key_bits = outcome.key_bits
     except Exception:  # Unsupported, or a fast-path bug: dkimpy decides (quietly: a hostile
@@ -167,7 +169,7 @@ def _check_one(raw: bytes, view: fast.MessageView, idx: int, sig_value: bytes,
     # RFC 6376 §3.7: the body hash needs neither key nor clock, so it is said for every
     # signature; a body that does not hash to bh= was changed after signing, whatever else
     # (an expired x=, a key not captured) also stops the signature.
-    body_hash = "" if view.error else body_hash_outcome(view, tl, now)
+    body_hash = "" if view.error else body_hash_outcome(view, tl, now, problem)
     if body_hash == "fail" and failure != "body-hash":
         also = f" (also: {reason})" if reason else ""
         result, reason, failure = "fail", f"{BODY_CHANGED_REASON}{also}", "body-hash"
@@ -193,13 +195,16 @@ BODY_REBUILT_REASON = ("body rebuilt from the stored Outlook properties (PST or 
                        "signed bytes: the signature cannot be verified on it")
 
 
-def body_hash_outcome(view: fast.MessageView, tl: TagList, now: float) -> str:
+def body_hash_outcome(view: fast.MessageView, tl: TagList, now: float,
+                      problem: str | None = None) -> str:
     """"pass" or "fail" for the signature's bh= over this body; "" when the signature is
-    malformed (only the clock may find fault with it: an expired x= still has a body hash)."""
+    malformed (only the clock may find fault with it: an expired x= still has a body hash).
+    ``problem``: what ``validate_signature_tags`` said of the tags at ``now``, if known."""
     tags = tl.tags
     if not tl.ok or b"bh" not in tags or tags.get(b"a") not in fast.HASHES:
         return ""
-    problem = fast.validate_signature_tags(tags, now)
+    if problem is None:
+        problem = fast.validate_signature_tags(tags, now)
     if problem and not problem.startswith(("signature expired", "t= value is in the future")):
         return ""
     canon = fast.parse_c(tags.get(b"c"))
@@ -208,7 +213,7 @@ def body_hash_outcome(view: fast.MessageView, tl: TagList, now: float) -> str:
                                                      and len(raw_l) <= 76)):
         return ""
     expected = fast._b64_decode_ws(tags[b"bh"])
-    if expected is None or len(expected) != fast.HASHES[tags[b"a"]]().digest_size:
+    if expected is None or len(expected) != fast.DIGEST_SIZES[tags[b"a"]]:
         return ""  # not a digest of this algorithm at all: a malformed tag, not a body change
     length = int(raw_l) if raw_l is not None else -1
     return "pass" if view.body_hash(canon[1], tags[b"a"], length) == expected else "fail"

@@ -41,6 +41,8 @@ HASHES: dict[bytes, Callable[..., Any]] = {
     b"rsa-sha256": hashlib.sha256,
     b"ed25519-sha256": hashlib.sha256,
 }
+# Digest length of each algorithm, without building a hash object to ask.
+DIGEST_SIZES: dict[bytes, int] = {name: new().digest_size for name, new in HASHES.items()}
 ARC_HASHES: dict[bytes, Callable[..., Any]] = {b"rsa-sha256": hashlib.sha256}
 MANDATORY = (b"v", b"a", b"b", b"bh", b"d", b"h", b"s")
 
@@ -616,9 +618,10 @@ def parse_c(c: bytes | None) -> tuple[bytes, bytes] | None:
 
 def verify(view: MessageView, idx: int, lookup: TxtLookup, *, keys: KeyCache,
            now: float | None = None, minkey: int = MIN_RSA_BITS,
-           tags: TagList | None = None) -> FastResult:
+           tags: TagList | None = None, problem: str | None = None) -> FastResult:
     """Verify the idx-th DKIM-Signature (0 = topmost). ``tags``: its tag list, when the
-    caller has already parsed it."""
+    caller has already parsed it; ``problem``: what ``validate_signature_tags`` said of those
+    tags at ``now``, when the caller has already asked."""
     if now is None:
         now = time.time()
     if view.error:
@@ -631,7 +634,8 @@ def verify(view: MessageView, idx: int, lookup: TxtLookup, *, keys: KeyCache,
     if not tl.ok:
         return FastResult("permerror", f"malformed DKIM-Signature: {tl.error}", tags=tl)
     sig = tl.tags
-    problem = validate_signature_tags(sig, now)
+    if problem is None or tags is None:
+        problem = validate_signature_tags(sig, now)
     if problem:
         return FastResult("permerror", problem, tags=tl, expired=problem.startswith("signature expired"))
     include = [p.strip().lower() for p in sig[b"h"].split(b":")]
@@ -738,8 +742,6 @@ _RSA_ARGS: dict[str, tuple[Any, Any]] = {}  # hash name -> (padding, Prehashed),
 
 def _openssl_rsa_verify(pub: Any, signature: bytes, digest: bytes, hash_name: str) -> bool | None:
     """True / False, or None when OpenSSL will not decide (the caller does the maths)."""
-    from cryptography.exceptions import InvalidSignature
-
     args = _RSA_ARGS.get(hash_name)
     if args is None:
         # The padding and hash objects are immutable: one pair per hash for the process,
@@ -750,7 +752,7 @@ def _openssl_rsa_verify(pub: Any, signature: bytes, digest: bytes, hash_name: st
         args = _RSA_ARGS[hash_name] = (padding.PKCS1v15(), utils.Prehashed(algo))
     try:
         pub.verify(signature, digest, args[0], args[1])
-    except InvalidSignature:
+    except _invalid_signature():
         return False
     except Exception:  # an OpenSSL refusal that is not a verdict
         return None
@@ -759,9 +761,21 @@ def _openssl_rsa_verify(pub: Any, signature: bytes, digest: bytes, hash_name: st
 
 def _verify_ed25519(key: PublicKey, digest: bytes, signature: bytes) -> bool:
     # RFC 8463 section 3: Ed25519 signs the SHA-256 hash of the canonicalised headers.
-    from cryptography.exceptions import InvalidSignature
     try:
         key.key.verify(signature, digest)
-    except (InvalidSignature, ValueError):
+    except (_invalid_signature(), ValueError):
         return False
     return True
+
+
+_INVALID_SIGNATURE: list[type[Exception]] = []
+
+
+def _invalid_signature() -> type[Exception]:
+    """``cryptography``'s InvalidSignature, imported on first use (the module loads without
+    ``cryptography`` until a key is needed). An ``import`` statement per verification cost
+    about 1 % of the DKIM and ARC checks: the import machinery runs even for a loaded module."""
+    if not _INVALID_SIGNATURE:
+        from cryptography.exceptions import InvalidSignature
+        _INVALID_SIGNATURE.append(InvalidSignature)
+    return _INVALID_SIGNATURE[0]
