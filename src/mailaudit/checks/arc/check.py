@@ -47,10 +47,9 @@ def check_arc(msg: ParsedMessage, resolver: Resolver, *, now: float | None = Non
     if not arc:
         return ArcReport("none", "message is not ARC signed", 0)
     when = time.time() if now is None else now
-    instances = _instance_count(msg)
+    instances, top = _seals(msg)
     oldest_id, oldest = oldest_aar(msg)
     fetcher = KeyFetcher(resolver)
-    top = _top_seal_fail(msg)
     if top is not None:
         # RFC 8617 §5.2 step 2, before the structure checks of step 3: a highest-instance
         # seal that says cv=fail ends validation, and the chain fails whatever is odd about
@@ -99,8 +98,10 @@ class _SetOutcome:
     cv: bytes
 
 
-def _top_seal_fail(msg: ParsedMessage) -> int | None:
-    """The instance of the highest ARC-Seal when it says cv=fail, else None."""
+def _seals(msg: ParsedMessage) -> tuple[int, int | None]:
+    """(how many distinct instances the ARC-Seals carry, the instance of the highest one
+    when it says cv=fail, else None), from one parse of each seal's tags."""
+    seen: set[int] = set()
     best: tuple[int, bytes] | None = None
     for h in msg.headers:
         if h.lname != "arc-seal":
@@ -110,9 +111,10 @@ def _top_seal_fail(msg: ParsedMessage) -> int | None:
         if not (i.isdigit() and i.isascii() and len(i) <= 5):
             continue
         n = int(i)
+        seen.add(n)
         if best is None or n > best[0]:
             best = (n, tags.get(b"cv", b"").strip().lower())
-    return best[0] if best is not None and best[1] == b"fail" else None
+    return len(seen), best[0] if best is not None and best[1] == b"fail" else None
 
 
 def validate_fast(view: fast.MessageView, fetcher: KeyFetcher, *, now: float | None = None
@@ -124,7 +126,8 @@ def validate_fast(view: fast.MessageView, fetcher: KeyFetcher, *, now: float | N
         return "fail", f"ARC headers not validated: {view.error}"
     if view.error:
         raise fast.Unsupported(view.error)
-    entries = _sorted_arc_headers(view)
+    arc_fields = view.fields_named(_ARC_NAMES)
+    entries = _sorted_arc_headers(arc_fields)
     if not entries or entries[0][0] == 0:
         return "none", "Message is not ARC signed"
     if entries[0][0] > MAX_INSTANCE:
@@ -149,7 +152,7 @@ def validate_fast(view: fast.MessageView, fetcher: KeyFetcher, *, now: float | N
             return "fail", problem
         sealed = names_up[:bisect.bisect_right(instances_up, instance) - 1]
         try:
-            outcomes.append(_verify_set(view, one, instance, sealed, fetcher,
+            outcomes.append(_verify_set(view, arc_fields, one, instance, sealed, fetcher,
                                         time.time() if now is None else now))
         except _ChainError as exc:
             return "fail", exc.reason
@@ -179,13 +182,12 @@ def _one_set(fields: list[tuple[bytes, bytes]], instance: int) -> tuple[dict[byt
     return one, ""
 
 
-def _sorted_arc_headers(view: fast.MessageView) -> list[tuple[int, bytes, bytes]]:
+def _sorted_arc_headers(arc_fields: list[tuple[bytes, bytes]]) -> list[tuple[int, bytes, bytes]]:
     """dkimpy's ``sorted_arc_headers``: (instance, name, relaxed value) of every ARC header
-    with an instance number, sorted by (instance, name, value) descending."""
+    (``arc_fields``: the view's fields named as ARC's) with an instance number, sorted by
+    (instance, name, value) descending."""
     found: list[tuple[int, bytes, bytes]] = []
-    for name, value in view.headers:
-        if name.lower().rstrip() not in _ARC_NAMES:
-            continue
+    for name, value in arc_fields:
         cname, cvalue = fast.canonicalize_header(b"relaxed", name, value)
         m = _INSTANCE_RE.search(cvalue)
         if m is None:
@@ -199,9 +201,11 @@ def _sorted_arc_headers(view: fast.MessageView) -> list[tuple[int, bytes, bytes]
     return found
 
 
-def _verify_set(view: fast.MessageView, one: dict[bytes, bytes], instance: int,
-                sealed: list[bytes], fetcher: KeyFetcher, now: float) -> _SetOutcome:
-    """dkimpy's ``verify_instance``: the AMS, then the AS over the ARC sets 1..instance."""
+def _verify_set(view: fast.MessageView, arc_fields: list[tuple[bytes, bytes]],
+                one: dict[bytes, bytes], instance: int, sealed: list[bytes],
+                fetcher: KeyFetcher, now: float) -> _SetOutcome:
+    """dkimpy's ``verify_instance``: the AMS, then the AS over the ARC sets 1..instance.
+    ``arc_fields``: the view's ARC fields, in message order."""
     ams = _tags(one[_AMS], _AMS_TAGS, now)
     include = [p.strip().lower() for p in ams.tags[b"h"].split(b":")]
     if _AS in include:
@@ -209,7 +213,7 @@ def _verify_set(view: fast.MessageView, one: dict[bytes, bytes], instance: int,
     # dkimpy hashes the first AMS field whose raw text contains " i=<its i>;" as the signature
     # field (raw, so that c= applies), not necessarily the one it parsed.
     needle = b" i=" + ams.tags[b"i"] + b";"
-    raw_ams = next(((n, v) for n, v in view.headers
+    raw_ams = next(((n, v) for n, v in arc_fields
                     if n.lower() == _AMS and needle in v.lower()), None)
     if raw_ams is None:
         raise fast.Unsupported("no ARC-Message-Signature with ' i=N;' (dkimpy IndexError)")
@@ -256,16 +260,6 @@ def _chain_status(outcomes: list[_SetOutcome]) -> tuple[str, str]:
         if (out.instance == 1) != (out.cv == b"none"):
             return "fail", f"ARC-Seal[{out.instance}] reported invalid status {out.cv!r}"
     return "pass", ""
-
-
-def _instance_count(msg: ParsedMessage) -> int:
-    seen: set[int] = set()
-    for h in msg.headers:
-        if h.lname == "arc-seal":
-            i = parse_tags(h.value.encode("utf-8", "replace")).tags.get(b"i", b"")
-            if i.isdigit() and i.isascii() and len(i) < 6:
-                seen.add(int(i))
-    return len(seen)
 
 
 def oldest_aar(msg: ParsedMessage) -> tuple[str, tuple[CheckResult, ...]]:

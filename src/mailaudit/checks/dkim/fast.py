@@ -162,14 +162,33 @@ class MessageView:
             self._body = _crlf(self.raw[self._body_start:])
         return self._body
 
+    def _lowered_names(self) -> list[bytes]:
+        if self._lowered is None:
+            self._lowered = [name.lower() for name, _ in self._fields]
+        return self._lowered
+
+    def fields_named(self, names: tuple[bytes, ...]) -> list[tuple[bytes, bytes]]:
+        """The (name, value) pairs of ``headers`` whose lower-case name, trailing blanks
+        dropped, is one of ``names``, in message order, building the values of those fields
+        only (ARC reads its own few fields; a message's values are mostly trace fields)."""
+        if self._headers is not None:
+            return [(n, v) for n, v in self._headers if n.lower().rstrip() in names]
+        fields, values = self._fields, self._values
+        chosen: list[tuple[bytes, bytes]] = []
+        for i, lname in enumerate(self._lowered_names()):
+            if lname.rstrip() in names:
+                value = values.get(i)
+                if value is None:
+                    value = values[i] = self._value(fields[i][1])
+                chosen.append((fields[i][0], value))
+        return chosen
+
     def select(self, include: list[bytes]) -> list[tuple[bytes, bytes]]:
         """``select_headers(self.headers, include)``, building the values of the chosen
         fields only (a signature covers a few of a message's fields; trace fields are most)."""
         if self._headers is not None:
             return select_headers(self._headers, include)
-        if self._lowered is None:
-            self._lowered = [name.lower() for name, _ in self._fields]
-        lowered, fields, values = self._lowered, self._fields, self._values
+        lowered, fields, values = self._lowered_names(), self._fields, self._values
         chosen: list[tuple[bytes, bytes]] = []
         last: dict[bytes, int] = {}
         for name in include:
