@@ -128,8 +128,8 @@ class MessageView:
                     self.error = "the message starts with a continuation line"
                     return
                 fields[-1][1].append((start, end))
-            elif colon > start and not raw[start:colon].translate(None, _NAME_CHARS):
-                fields.append((raw[start:colon], [(colon + 1, end)]))
+            elif colon > start and _is_field_name(name := raw[start:colon]):
+                fields.append((name, [(colon + 1, end)]))
             elif raw.startswith(b"From ", start):
                 nl = raw.find(b"\n", start, end)
                 if nl >= 0:  # continuation lines under a skipped "From " line
@@ -143,6 +143,13 @@ class MessageView:
 
     def _value(self, pieces: list[tuple[int, int]]) -> bytes:
         raw = self.raw
+        if len(pieces) == 1:
+            # Nearly every field is one piece (its continuation lines are in it): no list
+            # and no join, a quarter of the cost of a value.
+            a, b = pieces[0]
+            if b < len(raw) and b > a and raw[b - 1] == 13:
+                b -= 1
+            return _crlf(raw[a:b]) + b"\r\n"
         out = []
         for a, b in pieces:
             if b < len(raw) and b > a and raw[b - 1] == 13:
@@ -227,6 +234,13 @@ class MessageView:
             digest = HASHES[hash_name](body).digest()
             self._bodyhash[key] = digest
         return digest
+
+
+def _is_field_name(name: bytes) -> bool:
+    """Only printable ASCII other than space (dkimpy's ``[\x21-\x7e]+?:``). Letters, digits
+    and dashes, what names are made of, pass on ``isalnum`` (ASCII only for bytes) without the
+    per-call table ``translate`` builds for its deleted characters: 0.2 against 0.3 us."""
+    return name.replace(b"-", b"").isalnum() or not name.translate(None, _NAME_CHARS)
 
 
 _last_view: tuple[bytes, object, MessageView] | None = None
