@@ -149,3 +149,21 @@ def test_awkward_field_names() -> None:
     assert (a.self, a._set, a._default0) == (0, 1, 2) and a == Awkward(0, 1, 2)
     with pytest.raises(dataclasses.FrozenInstanceError):
         a._set = 3  # type: ignore[misc]
+
+
+@record
+class Normalised:
+    """``__post_init__`` runs after the fields are set, as dataclass runs it."""
+
+    a: int
+    b: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "b", tuple(sorted(self.b)))
+
+
+def test_post_init_runs_after_the_fields() -> None:
+    n = Normalised(1, (3, 1, 2))
+    assert n.b == (1, 2, 3) and Normalised(1) == Normalised(1, ())
+    assert str(inspect.signature(Normalised)) == "(a: 'int', b: 'tuple[int, ...]' = ()) -> None"
+    assert pickle.loads(pickle.dumps(n)) == n and dataclasses.replace(n, a=2).b == (1, 2, 3)

