@@ -23,6 +23,7 @@ from mailaudit.model import (
     ExchangeVerdict,
     Finding,
     MessageRef,
+    Props,
     RecordedResult,
     Signal,
     SlotValue,
@@ -109,7 +110,8 @@ def check_json(c: CheckResult) -> dict[str, Any]:
     result = result_keyword(c.result)
     method = method_name(c.method)
     # The typed fields appear in the documented props (schema mailaudit/1 keeps its keys).
-    props: dict[str, Any] = dict(c.props)
+    props: dict[str, Any] = (c.props.as_dict() if isinstance(c.props, Props)  # always, fast
+                             else dict(c.props))
     if c.method == "dkim" and c.failure == "key-not-captured":
         props["dkim.unverifiable"] = True
     if c.failure:
