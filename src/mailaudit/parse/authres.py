@@ -143,6 +143,11 @@ _KEYWORD = re.compile(r"[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
 def is_keyword(text: str) -> bool:
     """RFC 8601 §2.2 Keyword: ldh-str (RFC 5321), ASCII letters, digits and inner hyphens,
     starting with a letter."""
+    if text.isalpha() and text.isascii():
+        # The result words written in practice (pass, fail, none, ...), each asked about twice
+        # a result: two C tests instead of a regex match (measured: reading the corpus-2000
+        # Authentication-Results 59.3 -> 57.1 us a message; 460 -> 140 ns a call).
+        return len(text) <= 64
     return len(text) <= 64 and _KEYWORD.fullmatch(text) is not None
 
 
