@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 import time
@@ -816,14 +817,11 @@ def _verify_ed25519(key: PublicKey, digest: bytes, signature: bytes) -> bool:
     return True
 
 
-_INVALID_SIGNATURE: list[type[Exception]] = []
-
-
+@functools.cache
 def _invalid_signature() -> type[Exception]:
     """``cryptography``'s InvalidSignature, imported on first use (the module loads without
     ``cryptography`` until a key is needed). An ``import`` statement per verification cost
     about 1 % of the DKIM and ARC checks: the import machinery runs even for a loaded module."""
-    if not _INVALID_SIGNATURE:
-        from cryptography.exceptions import InvalidSignature
-        _INVALID_SIGNATURE.append(InvalidSignature)
-    return _INVALID_SIGNATURE[0]
+    from cryptography.exceptions import InvalidSignature
+
+    return InvalidSignature
