@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import field
 from enum import IntEnum, StrEnum
-from typing import TypeVar, overload
+from typing import TypeVar, cast, overload
 
 from mailaudit.records import record
 
@@ -210,6 +210,11 @@ class CheckResult:
         props = self.props
         if props.__class__ is dict or not isinstance(props, Props):
             object.__setattr__(self, "props", Props(props))
+
+    def props_dict(self) -> dict[str, PropValue]:
+        """A new dict of ``props``, in their order (``props`` is always a Props: see
+        ``__post_init__``; the field is typed Mapping so that a dict may be given)."""
+        return cast(Props, self.props).as_dict()
 
     @property
     def conclusive(self) -> bool:

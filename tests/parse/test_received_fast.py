@@ -16,8 +16,6 @@ from mailaudit.parse.received import (
     ReceivedChain,
     _split,
     _walk,
-    hop_by_host,
-    hop_sender,
     ip_literal,
     parse_received,
     to_iso_date,
@@ -146,7 +144,7 @@ def test_chain_fields_are_the_hops_fields(values: list[str]) -> None:
     hops = tuple(parse_received(v, i) for i, v in enumerate(values))
     for i, hop in enumerate(hops):
         assert read_first[i] == hop  # by_host/sender then answer from the hop already read
-        for seq in (chain, read_first, hops):
-            assert hop_by_host(seq, i) == hop.by_host
-            assert hop_sender(seq, i) == (hop.from_host, hop.from_ip)
+        for seq in (chain, read_first):  # unread, and answered from the hop already read
+            assert seq.by_host(i) == hop.by_host
+            assert seq.sender(i) == (hop.from_host, hop.from_ip)
         assert chain[i] == hop

@@ -7,11 +7,11 @@ because parsing MIME is most of the cost of reading mail.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from mailaudit.model import Address, Finding, Link, ReceivedHop
+from mailaudit.model import Address, Finding, Link
+from mailaudit.parse.received import NO_HOPS, ReceivedChain
 from mailaudit.records import record
 
 
@@ -73,8 +73,8 @@ class ParsedMessage:
     subject: str | None = None  # RFC 2047 decoded
     date: str | None = None  # ISO 8601 when parsable, else the raw value
     message_id: str | None = None
-    # Top first; parse_message gives a parse.received.ReceivedChain (hops read when reached).
-    received: Sequence[ReceivedHop] = ()
+    # Top first, each hop read when first reached (see ReceivedChain).
+    received: ReceivedChain = NO_HOPS
     findings: tuple[Finding, ...] = ()  # header-level problems and limits hit
     body_offset: int = 0  # index in raw where the body starts (after the blank line)
     # Every field of the header block as spans over raw (not cut by max_headers or

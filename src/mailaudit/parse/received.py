@@ -287,20 +287,6 @@ def _build_hop(clauses: _Clauses, value: str, index: int) -> ReceivedHop:
     )
 
 
-def hop_by_host(hops: Sequence[ReceivedHop], index: int) -> str | None:
-    """``hops[index].by_host``; for a ``ReceivedChain``, without reading the rest of the hop."""
-    return hops.by_host(index) if isinstance(hops, ReceivedChain) else hops[index].by_host
-
-
-def hop_sender(hops: Sequence[ReceivedHop], index: int) -> tuple[str | None, str | None]:
-    """``(from_host, from_ip)`` of ``hops[index]``; for a ``ReceivedChain``, without reading
-    the rest of the hop."""
-    if isinstance(hops, ReceivedChain):
-        return hops.sender(index)
-    hop = hops[index]
-    return hop.from_host, hop.from_ip
-
-
 class ReceivedChain(Sequence[ReceivedHop]):
     """The Received hops of a message, top first, each read on first access.
 
@@ -382,3 +368,8 @@ class ReceivedChain(Sequence[ReceivedHop]):
 
     def __repr__(self) -> str:
         return f"ReceivedChain({len(self._values)} hops)"
+
+
+# The chain of a message with no Received field (and of a ParsedMessage built by hand): an
+# empty chain has nothing to cache, so one instance serves every such message.
+NO_HOPS = ReceivedChain(())

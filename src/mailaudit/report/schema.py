@@ -23,7 +23,6 @@ from mailaudit.model import (
     ExchangeVerdict,
     Finding,
     MessageRef,
-    Props,
     RecordedResult,
     Signal,
     SlotValue,
@@ -115,8 +114,7 @@ def check_json(c: CheckResult) -> dict[str, Any]:
     method = c.method
     name = method if method in _METHOD_NAMES else method_name(method)
     # The typed fields appear in the documented props (schema mailaudit/1 keeps its keys).
-    props: dict[str, Any] = (c.props.as_dict() if isinstance(c.props, Props)  # always, fast
-                             else dict(c.props))
+    props: dict[str, Any] = c.props_dict()
     failure = c.failure
     if failure:
         if method == "dkim" and failure == "key-not-captured":

@@ -11,11 +11,11 @@ import functools
 import ipaddress
 from collections.abc import Sequence
 
-from mailaudit.model import Envelope, ReceivedHop
+from mailaudit.model import Envelope
 from mailaudit.options import AuditOptions
 from mailaudit.parse.domains import org_domain_psl
 from mailaudit.parse.message import ParsedMessage
-from mailaudit.parse.received import hop_by_host, hop_sender
+from mailaudit.parse.received import ReceivedChain
 
 _MAX_HOPS = 50  # a hostile message may carry thousands of Received fields
 _Sender = tuple[str | None, str | None]  # a hop's (from_host, from_ip)
@@ -86,17 +86,17 @@ def _return_path(msg: ParsedMessage) -> str | None:
     return None
 
 
-def _first_external_sender(hops: Sequence[ReceivedHop],
+def _first_external_sender(hops: ReceivedChain,
                            internal_hosts: Sequence[str]) -> _Sender | None:
     """(from_host, from_ip) of the first hop whose sending IP is outside the receiver."""
     if not hops:
         return None
-    receiver_org = _org(hop_by_host(hops, 0))
+    receiver_org = _org(hops.by_host(0))
     if receiver_org in _SHARED_PLATFORMS:
         receiver_org = None
     internal = tuple(h.lower().strip(".") for h in internal_hosts if h)
     for index in range(min(len(hops), _MAX_HOPS)):  # hops are read as the walk reaches them
-        sender = hop_sender(hops, index)
+        sender = hops.sender(index)
         ip = _ip(sender[1])
         if ip is None:
             continue  # local submission, or a hop we cannot read: no sender IP here

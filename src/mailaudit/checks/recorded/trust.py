@@ -50,7 +50,7 @@ from mailaudit.parse.authres import (
     split_arc_instance,
 )
 from mailaudit.parse.message import ParsedMessage
-from mailaudit.parse.received import hop_by_host, ip_literal
+from mailaudit.parse.received import ip_literal
 from mailaudit.records import record
 
 __all__ = ["RecordedAuth", "read_recorded"]
@@ -104,7 +104,7 @@ def _region_end(msg: ParsedMessage, orgs: frozenset[str]) -> int:
     shown = False
     hops = msg.received
     for header_index, hop_index in zip(received, range(len(hops)), strict=False):
-        host = hop_by_host(hops, hop_index) or ""
+        host = hops.by_host(hop_index) or ""
         if _is_domain(host):
             if org_domain(host) not in orgs:
                 break
@@ -120,7 +120,7 @@ def _finding(header: str, index: int, problems: Sequence[str], value: str) -> Fi
 
 
 def _receiver_orgs(msg: ParsedMessage) -> frozenset[str]:
-    host = hop_by_host(msg.received, 0) if msg.received else None
+    host = msg.received.by_host(0) if msg.received else None
     return frozenset({org_domain(host)}) if host and _is_domain(host) else frozenset()
 
 
