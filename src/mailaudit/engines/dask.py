@@ -227,18 +227,19 @@ def _worker_name() -> str:
 
 
 def _items(shard: Shard, config: RunConfig) -> Iterator[Item]:
-    from mailaudit.sources import iter_messages, maildir, mbox
+    """The shard's messages, read as the local engine reads them: a reader that raises ends
+    the shard with a read-failed record and keeps what was read before it."""
+    from mailaudit.sources import MboxRange, guarded, iter_messages, maildir
     from mailaudit.sources.file import iter_file
 
     limits = config.options.limits
     if shard.kind == "range":
-        yield from mbox.iter_mbox_range(shard.path, shard.start, shard.end, limits=limits)
-    elif shard.kind == "maildir":
-        yield from maildir.iter_maildir(shard.path, limits=limits)
-    elif shard.member:
-        yield from iter_file(shard.path, limits=limits, member=True)
-    else:
-        yield from iter_messages([shard.path], limits=limits)
+        return MboxRange(shard.path, shard.start, shard.end).items(limits=limits)
+    if shard.kind == "maildir":
+        return guarded(shard.path, maildir.iter_maildir(shard.path, limits=limits))
+    if shard.member:
+        return guarded(shard.path, iter_file(shard.path, limits=limits, member=True))
+    return iter_messages([shard.path], limits=limits)
 
 
 def _unseen(shard: Shard) -> SourceError | None:

@@ -122,10 +122,17 @@ def iter_messages(paths: Sequence[str], *, limits: Limits,
                   stdin: BinaryIO | None = None) -> Iterator[Item]:
     """Every message in ``paths``, in order; ``-`` reads ``stdin`` (default: sys.stdin)."""
     for path in paths:
-        try:
-            yield from _iter_path(path, limits=limits, stdin=stdin)
-        except Exception as exc:  # a reader bug must cost one input, not the batch
-            yield _read_failed(path, exc)
+        yield from guarded(path, _iter_path(path, limits=limits, stdin=stdin))
+
+
+def guarded(path: str, items: Iterator[Item]) -> Iterator[Item]:
+    """``items``, then a read-failed record for ``path`` if reading them raised: a reader bug
+    must cost the rest of one input, not the batch or the records already read. Every engine
+    reads through this."""
+    try:
+        yield from items
+    except Exception as exc:
+        yield _read_failed(path, exc)
 
 
 def _read_failed(path: str, exc: Exception) -> SourceError:
@@ -145,10 +152,8 @@ class MboxRange:
     end: int | None
 
     def items(self, *, limits: Limits) -> Iterator[Item]:
-        try:
-            yield from mbox.iter_mbox_range(self.path, self.start, self.end, limits=limits)
-        except Exception as exc:  # as in iter_messages
-            yield _read_failed(self.path, exc)
+        return guarded(self.path, mbox.iter_mbox_range(self.path, self.start, self.end,
+                                                       limits=limits))
 
 
 def iter_units(paths: Sequence[str], *, limits: Limits, range_bytes: int,
