@@ -111,3 +111,19 @@ def test_no_usable_chain_is_none(received: bytes) -> None:
     env = choose_envelope(parse(received + b"From: a@b.example\r\n\r\nx\r\n"), None,
                           AuditOptions())
     assert env.source == "none" and env.ip is None
+
+
+@pytest.mark.parametrize("literal", [b"[IPv6:::ffff:198.51.100.7]", b"[::FFFF:198.51.100.7]",
+                                     b"(::ffff:c633:6407)"])
+def test_ipv4_mapped_sender_is_its_ipv4_address(literal: bytes) -> None:
+    # Dual-stack receivers log IPv4 peers in the mapped form; SPF's ip4: mechanisms and the
+    # report both mean the IPv4 host (RFC 4291 2.5.5.2).
+    received = (b"Received: from out.sender.example (out.sender.example " + literal
+                + b") by mx.receiver.example with ESMTPS id 1; Tue, 20 May 2025 10:00:00 +0000\r\n")
+    env = choose_envelope(parse(received + b"From: a@b.example\r\n\r\nx\r\n"), None,
+                          AuditOptions())
+    assert (env.ip, env.helo, env.source) == ("198.51.100.7", "out.sender.example", "received")
+    recorded = Envelope(ip="::ffff:192.0.2.50", helo=None, mail_from=None, source="received-spf")
+    assert _env(POSTFIX, recorded).ip == "192.0.2.50"
+    assert _env(POSTFIX, ip="::ffff:192.0.2.9").ip == "192.0.2.9"
+    assert _env(POSTFIX, ip="2001:db8::1").ip == "2001:db8::1"

@@ -44,12 +44,12 @@ def choose_envelope(msg: ParsedMessage, recorded_envelope: Envelope | None,
     return_path = _return_path(msg)
     hop = _first_external_sender(msg.received, internal_hosts)
     if options.ip:
-        return Envelope(ip=options.ip, helo=options.helo or _helo(recorded_envelope, hop),
+        return Envelope(ip=_as_sender_ip(options.ip), helo=options.helo or _helo(recorded_envelope, hop),
                         mail_from=_first(options.mail_from, _mail_from(recorded_envelope),
                                          return_path),
                         source="options")
     if recorded_envelope is not None and recorded_envelope.ip:
-        return Envelope(ip=recorded_envelope.ip,
+        return Envelope(ip=_as_sender_ip(recorded_envelope.ip),
                         helo=options.helo or recorded_envelope.helo or _helo(None, hop),
                         mail_from=_first(options.mail_from, recorded_envelope.mail_from,
                                          return_path),
@@ -57,8 +57,18 @@ def choose_envelope(msg: ParsedMessage, recorded_envelope: Envelope | None,
     mail_from = _first(options.mail_from, _mail_from(recorded_envelope), return_path)
     if hop is not None:
         host, ip = hop
-        return Envelope(ip=ip, helo=options.helo or host, mail_from=mail_from, source="received")
+        return Envelope(ip=_as_sender_ip(ip), helo=options.helo or host, mail_from=mail_from,
+                        source="received")
     return Envelope(ip=None, helo=options.helo, mail_from=mail_from, source="none")
+
+
+def _as_sender_ip(text: str | None) -> str | None:
+    """The sender's address as SPF evaluates it: an IPv4-mapped IPv6 address (``::ffff:a.b.c.d``,
+    RFC 4291 §2.5.5.2, as dual-stack receivers log IPv4 peers) is the IPv4 host it stands for,
+    so the report shows the address ``ip4:`` mechanisms were matched against. Anything that
+    does not parse is kept as written (SPF then says why)."""
+    ip = _ip(text)
+    return text if ip is None else str(ip)
 
 
 def _first(*values: str | None) -> str | None:
