@@ -42,7 +42,7 @@ _MEMORY_REF = MessageRef("<memory>")
 
 
 class AuditTimeout(BaseException):
-    """Raised inside an audit when its time budget is spent (see batch.time_budget).
+    """Raised inside an audit when its time budget is spent (see run.Watchdog).
 
     A BaseException, like KeyboardInterrupt, because code on the audit path catches
     ``Exception`` broadly: dnspython's resolve loop takes any exception for a failed server and

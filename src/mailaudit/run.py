@@ -95,41 +95,19 @@ class RunConfig:
         return resolver, catalog
 
 
-@contextmanager
-def time_budget(seconds: float) -> Iterator[None]:
-    """Raise AuditTimeout in this (main) thread after ``seconds``. No-op off the main thread."""
-    if seconds <= 0 or not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def on_alarm(signum: int, frame: object) -> None:
-        raise AuditTimeout()
-
-    try:
-        previous = signal.signal(signal.SIGALRM, on_alarm)
-    except ValueError:  # not the main thread
-        yield
-        return
-    # Re-fire every half second until the audit returns: a bare ``except:`` (pyspf has two)
-    # can still swallow one alarm, and one swallowed alarm must not mean no budget at all.
-    signal.setitimer(signal.ITIMER_REAL, seconds, 0.5)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 class Watchdog:
-    """The per-message time budget of ``time_budget`` for a whole run in this (main) thread,
-    from one periodic timer: each ``tick`` it raises AuditTimeout if the message being
-    audited (``started``) has had ``seconds``; again every tick after that, as ``time_budget``
-    re-fires. Arming a timer around each message took four system calls (the handler in, the
-    timer on, the timer off, the handler back) and cost 26-42 us a message in all, measured:
-    more than the calls themselves, as each system call also leaves the caches colder. A
-    budget ends at most one tick late (a quarter of it, at most 0.5 s). Off the main thread,
-    or without ``setitimer``, it stays inactive and ``Auditor`` falls back to ``time_budget``
-    (itself a no-op there)."""
+    """The per-message time budget (``Limits.max_seconds``) in this (main) thread, from one
+    periodic SIGALRM timer: each ``tick`` it raises AuditTimeout if the message being audited
+    (``started``) has had ``seconds``, and again every tick after that, because a bare
+    ``except:`` (pyspf has two) can swallow one alarm and one swallowed alarm must not mean no
+    budget at all.
+
+    A run keeps one watchdog for all its messages: arming a timer around each message took
+    four system calls (the handler in, the timer on, the timer off, the handler back) and cost
+    26-42 us a message in all, measured, more than the calls themselves, as each system call
+    also leaves the caches colder. A budget ends at most one tick late (a quarter of it, at
+    most 0.5 s). Off the main thread, or without ``setitimer``, it stays inactive: Dask's
+    worker threads use ``engines.dask.thread_time_budget`` instead."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -168,7 +146,7 @@ class Watchdog:
 class Auditor:
     """Audits items with one resolver and catalog (one per process). Built from the config,
     or handed ones already built (the parent's, shared with forked workers). ``watchdog``:
-    the run's, when one is active; else each message arms its own ``time_budget``."""
+    the run's, when one is active; else each message gets a watchdog of its own."""
 
     def __init__(self, config: RunConfig, *,
                  built: tuple[Resolver | None, Catalog | None] | None = None) -> None:
@@ -180,18 +158,23 @@ class Auditor:
         watchdog = self.watchdog
         try:
             if watchdog is not None and watchdog.active:
-                watchdog.started = time.monotonic()
-                try:
-                    return self._audit(item)
-                finally:
-                    watchdog.started = None
-            with time_budget(self.config.options.limits.max_seconds):
-                return self._audit(item)
+                return self._timed(item, watchdog)
+            # Outside a run (one message from the command line, a library caller): a watchdog
+            # for this message only.
+            with Watchdog(self.config.options.limits.max_seconds) as own:
+                return self._timed(item, own) if own.active else self._audit(item)
         except AuditTimeout:
             # The alarm fired outside audit_message's own handler (e.g. in an attachment).
             return [error_result(item.ref, "time-budget",
                                  f"audit stopped after {self.config.options.limits.max_seconds:g} s "
                                  "(limit max_seconds)")]
+
+    def _timed(self, item: Item, watchdog: Watchdog) -> list[AuditResult]:
+        watchdog.started = time.monotonic()
+        try:
+            return self._audit(item)
+        finally:
+            watchdog.started = None
 
     def _audit(self, item: Item) -> list[AuditResult]:
         return audit_item(item, resolver=self.resolver, catalog=self.catalog,

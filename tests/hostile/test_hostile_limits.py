@@ -144,6 +144,24 @@ def test_time_limit_holds_in_a_run_and_the_timer_is_put_back() -> None:
     assert signal.getsignal(signal.SIGALRM) is before
 
 
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs setitimer")
+def test_time_limit_holds_for_one_message_outside_a_run() -> None:
+    """``Auditor.audit`` with no run around it (the dns and templates commands, a library
+    caller) arms a watchdog for that message only, and puts the timer back after it."""
+    config = RunConfig(options=AuditOptions(limits=Limits(max_seconds=0.3)),
+                       dns=DnsConfig(offline=True))
+    before = signal.getsignal(signal.SIGALRM)
+    auditor = Auditor(config)
+    slow, quick = _slow_then_quick()
+    started = time.perf_counter()
+    [result] = auditor.audit(slow)[:1]
+    assert time.perf_counter() - started < 3
+    assert result.error is not None and result.error.code == "time-budget"
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) is before
+    assert auditor.audit(quick)[0].error is None
+
+
 def _error_code(result: AuditResult) -> str:
     return result.error.code if result.error else ""
 

@@ -298,7 +298,7 @@ def list_shard(shard: Shard, config: RunConfig) -> ShardResult:
 @contextmanager
 def thread_time_budget(seconds: float) -> Iterator[None]:
     """Raise AuditTimeout in the calling thread after ``seconds`` (and every half second
-    after that, like ``batch.time_budget``: a bare ``except:`` may swallow one)."""
+    after that, like ``run.Watchdog``: a bare ``except:`` may swallow one)."""
     if seconds <= 0:
         yield
         return
