@@ -3,13 +3,25 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from mailaudit.dns.snapshot import SnapshotResolver
 from mailaudit.templates.catalog import Catalog, load_catalog
 from support.paths import REPO, SAMPLES
+
+# Property tests draw new examples on every run (that is what finds the input nobody wrote
+# down), so a failure must be reproducible from its log alone: print_blob prints the
+# @reproduce_failure line to paste. No per-example deadline: time is measured by benchmarks/,
+# never asserted, and a loaded CI machine must not fail a correct test.
+# HYPOTHESIS_PROFILE=deterministic draws the same examples every run (bisecting a failure).
+settings.register_profile("mailaudit", deadline=None, print_blob=True)
+settings.register_profile("deterministic", parent=settings.get_profile("mailaudit"),
+                          derandomize=True, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "mailaudit"))
 
 
 @pytest.fixture(scope="session")
