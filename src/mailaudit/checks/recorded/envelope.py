@@ -44,7 +44,8 @@ def choose_envelope(msg: ParsedMessage, recorded_envelope: Envelope | None,
     return_path = _return_path(msg)
     hop = _first_external_sender(msg.received, internal_hosts)
     if options.ip:
-        return Envelope(ip=_as_sender_ip(options.ip), helo=options.helo or _helo(recorded_envelope, hop),
+        return Envelope(ip=_as_sender_ip(options.ip),
+                        helo=options.helo or _helo(recorded_envelope, hop),
                         mail_from=_first(options.mail_from, _mail_from(recorded_envelope),
                                          return_path),
                         source="options")
