@@ -1,5 +1,7 @@
-"""``is_keyword``'s shortcut for all-letter words against the RFC 8601 §2.2 pattern it
-stands in for, on ASCII and on the non-ASCII letters str.isalpha() also accepts."""
+"""The Authentication-Results reader's shortcuts against what they stand in for:
+``is_keyword``'s all-letter words against the RFC 8601 §2.2 pattern (on ASCII and on the
+non-ASCII letters str.isalpha() also accepts), and ``_value``'s one-word values against the
+loop that joins a value split by "="."""
 
 from __future__ import annotations
 
@@ -8,7 +10,17 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailaudit.parse.authres import is_keyword
+from mailaudit.parse.authres import (
+    COMMENT,
+    EQ,
+    QUOTED,
+    SEMI,
+    WORD,
+    Token,
+    _value,
+    is_keyword,
+    tokenize,
+)
 
 _LDH = re.compile(r"[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
 _WORDS = st.text(alphabet=st.sampled_from("aZq09-_.é\u212aßΩ "), max_size=70)
@@ -27,3 +39,43 @@ def test_is_keyword_is_the_ldh_pattern(text: str) -> None:
 def test_letters_at_the_edges() -> None:
     for text in ("pass", "PASS", "a" * 64, "a" * 65, "", "\u212a", "straße", "pass-", "x-tls"):
         assert is_keyword(text) == _reference(text), text
+
+
+# --- _value's one-word shortcut against the joining loop it skips ------------------------------
+
+def _value_reference(seg: list[Token], i: int) -> tuple[str, bool, int]:
+    """``_value`` as written before its one-word shortcut: the general joining loop."""
+    n = len(seg)
+    if i < n and seg[i][0] == QUOTED:
+        text = seg[i][1]
+        if i + 1 < n and seg[i + 1][0] == WORD and not seg[i + 1][2]:
+            return f'"{text}"{seg[i + 1][1]}', True, i + 2
+        return text, True, i + 1
+    parts: list[str] = []
+    while i < len(seg) and seg[i][0] in (WORD, EQ) and (not parts or not seg[i][2]):
+        if not parts and seg[i][0] == EQ and seg[i][2]:
+            break
+        parts.append(seg[i][1])
+        i += 1
+    return "".join(parts), False, i
+
+
+_TOKENS = st.lists(st.tuples(st.sampled_from([WORD, QUOTED, COMMENT, SEMI, EQ]),
+                             st.sampled_from(["a", "b.example", "=", "x y", ""]),
+                             st.booleans()), max_size=8)
+
+
+@settings(max_examples=3000)
+@given(_TOKENS, st.integers(min_value=0, max_value=9))
+def test_value_is_the_joining_loop(seg: list[Token], start: int) -> None:
+    assert _value(seg, start) == _value_reference(seg, start)
+
+
+def test_value_on_written_results() -> None:
+    # Real values, tokenized: one word, a word split by "=", a quoted local-part, a comment.
+    for text in ("header.d=example.com", "smtp.mailfrom=a=b@example.com",
+                 'smtp.mailfrom="first last"@example.com', "header.b=abc= (sig)",
+                 "policy.dmarc = none", "header.i=@example.com;"):
+        seg = tokenize(text)
+        at = next(k for k, t in enumerate(seg) if t[0] == EQ) + 1
+        assert _value(seg, at) == _value_reference(seg, at), text
