@@ -17,6 +17,7 @@ from mailaudit.parse.authres import (
     SEMI,
     WORD,
     Token,
+    _joined_value,
     _value,
     is_keyword,
     tokenize,
@@ -44,20 +45,11 @@ def test_letters_at_the_edges() -> None:
 # --- _value's one-word shortcut against the joining loop it skips ------------------------------
 
 def _value_reference(seg: list[Token], i: int) -> tuple[str, bool, int]:
-    """``_value`` as written before its one-word shortcut: the general joining loop."""
-    n = len(seg)
-    if i < n and seg[i][0] == QUOTED:
-        text = seg[i][1]
-        if i + 1 < n and seg[i + 1][0] == WORD and not seg[i + 1][2]:
-            return f'"{text}"{seg[i + 1][1]}', True, i + 2
-        return text, True, i + 1
-    parts: list[str] = []
-    while i < len(seg) and seg[i][0] in (WORD, EQ) and (not parts or not seg[i][2]):
-        if not parts and seg[i][0] == EQ and seg[i][2]:
-            break
-        parts.append(seg[i][1])
-        i += 1
-    return "".join(parts), False, i
+    """What ``_value`` answers without its one-word shortcut: the joining loop, or for a quoted
+    value the quoted branch (which the shortcut never reaches)."""
+    if i < len(seg) and seg[i][0] == QUOTED:
+        return _value(seg, i)
+    return _joined_value(seg, i)
 
 
 _TOKENS = st.lists(st.tuples(st.sampled_from([WORD, QUOTED, COMMENT, SEMI, EQ]),
