@@ -161,8 +161,9 @@ class Auditor:
                 return self._timed(item, watchdog)
             # Outside a run (one message from the command line, a library caller): a watchdog
             # for this message only.
+            # (An inactive one, off the main thread or without setitimer, never ticks.)
             with Watchdog(self.config.options.limits.max_seconds) as own:
-                return self._timed(item, own) if own.active else self._audit(item)
+                return self._timed(item, own)
         except AuditTimeout:
             # The alarm fired outside audit_message's own handler (e.g. in an attachment).
             return [error_result(item.ref, "time-budget",
