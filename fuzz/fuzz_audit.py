@@ -444,8 +444,8 @@ def save_crash(raw: bytes, what: str, detail: str) -> Path:
 
 
 class _Budget:
-    """Like ``mailaudit.run.time_budget``, but remembers where the alarm caught the audit, so a
-    hang is reported with the code that was running."""
+    """Like ``mailaudit.run.Watchdog`` for one message, but remembers where the alarm caught
+    the audit, so a hang is reported with the code that was running."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds

@@ -74,10 +74,10 @@ def validate_dkimpy(raw: bytes, fetcher: KeyFetcher, *, now: float | None = None
     """(cv, reason) from dkimpy's ``ARC.verify``: the reference the fast path is held to."""
     import dkim
 
-    from mailaudit.checks.dkim.check import dkimpy_clock
+    from mailaudit.checks.dkim.check import dkimpy_run
 
     try:
-        with dkimpy_clock(time.time() if now is None else now):
+        with dkimpy_run(time.time() if now is None else now):
             cv, _results, reason = dkim.ARC(raw, minkey=1024).verify(dnsfunc=fetcher)
     except Exception:  # dkimpy raises assorted errors on hostile chains; none is a sentence
         return "fail", ("the ARC header fields are malformed or incomplete: they do not form "

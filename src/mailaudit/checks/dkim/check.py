@@ -258,7 +258,7 @@ def _dkimpy_verify(raw: bytes, idx: int, fetcher: KeyFetcher, tl: TagList,
         if not dk:
             dk.append(dkim.DKIM(raw, minkey=fast.MIN_RSA_BITS))
         d = dk[0]
-        with dkimpy_clock(now):
+        with dkimpy_run(now):
             ok = d.verify(idx=idx, dnsfunc=fetcher)
     except dkim.ValidationError as exc:
         text = str(exc)
@@ -274,9 +274,18 @@ def _dkimpy_verify(raw: bytes, idx: int, fetcher: KeyFetcher, tl: TagList,
     if ok:
         return "pass", "", "", bits
     name = tl.tags.get(b"s", b"") + b"._domainkey." + tl.tags.get(b"d", b"") + b"."
-    if fetcher.records.get(name) is None and name in fetcher.problems:
+    record = fetcher.records.get(name)
+    if record is None and name in fetcher.problems:
         result, reason, failure = _missing_key(fetcher, tl)
         return result, reason, failure, 0
+    if record is not None:
+        # dkimpy says only "False" for a key its (bounded) parser refused: say why.
+        try:
+            fast.parse_key_record(record)
+        except fast.KeyTooCostly as exc:
+            return "permerror", exc.reason, "key", 0
+        except Exception:  # any other refusal is dkimpy's to word
+            pass
     return "fail", "signature did not verify", "signature", bits
 
 
@@ -295,17 +304,33 @@ class _FixedClock:
 
 
 @contextlib.contextmanager
-def dkimpy_clock(now: float) -> Iterator[None]:
-    """Run dkimpy at the evaluation time. Each audit runs in one thread of its own process
-    (the batch uses processes), so swapping the module's clock for the call is safe."""
+def dkimpy_run(now: float) -> Iterator[None]:
+    """Run dkimpy at the evaluation time, with its RSA key parser held to the bounds the fast
+    path keeps (``fast.MAX_RSA_BITS``, ``fast.MAX_RSA_EXPONENT_BITS``): dkimpy verifies with
+    Python's pow() whatever it parses, and it decides exactly the odd cases the fast path
+    leaves to it, which a hostile key can be made to be. dkimpy reads ``time.time()`` for t= and
+    x= and takes no clock or key-parser parameter, so both are swapped in for the call; each
+    audit runs in one thread of its own process (the batch uses processes), so that is safe."""
     import dkim
 
-    saved = dkim.time
+    saved = dkim.time, dkim.parse_public_key
     dkim.time = _FixedClock(now)
+    dkim.parse_public_key = _bounded_parse_public_key
     try:
         yield
     finally:
-        dkim.time = saved
+        dkim.time, dkim.parse_public_key = saved
+
+
+def _bounded_parse_public_key(data: bytes) -> dict[str, int]:
+    from dkim.crypto import UnparsableKeyError, parse_public_key
+
+    pk: dict[str, int] = parse_public_key(data)
+    try:
+        fast.check_rsa_cost(pk["modulus"], pk["publicExponent"])
+    except fast.KeyTooCostly as exc:
+        raise UnparsableKeyError(exc.reason) from None
+    return pk
 
 
 def _findings(view: fast.MessageView, idx: int, tags: dict[bytes, bytes]) -> list[Finding]:

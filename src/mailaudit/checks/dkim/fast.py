@@ -36,6 +36,15 @@ if TYPE_CHECKING:
 # dkimpy allows signatures dated up to 10 hours in the future and expired up to 10 hours ago.
 CLOCK_SLOP = 36000
 MIN_RSA_BITS = 1024  # RFC 8301 section 3.2: verifiers MUST NOT consider shorter keys valid
+# The largest RSA keys verified. OpenSSL verifies none with a longer modulus, nor a public
+# exponent over 64 bits beside a modulus over 3072 bits; Python's pow(), which decides what
+# OpenSSL will not, spends seconds to hours in one C call on a key built to be expensive, and
+# no time budget can stop a C call (measured: a 16,384-bit key with an even 16,000-bit
+# exponent, which OpenSSL refuses, took 9.4 s a signature). RFC 8301 section 3.2 asks
+# verifiers for 1024 to 4096 bits, and signers use e = 65537 (or 3): a key past either bound
+# is unusable (permerror), never verified.
+MAX_RSA_BITS = 16384
+MAX_RSA_EXPONENT_BITS = 64
 
 HASHES: dict[bytes, Callable[..., Any]] = {
     b"rsa-sha1": hashlib.sha1,
@@ -404,6 +413,10 @@ class KeyRecordError(Exception):
         self.revoked = revoked
 
 
+class KeyTooCostly(KeyRecordError):
+    """An RSA key past MAX_RSA_BITS or MAX_RSA_EXPONENT_BITS: unusable, and never verified."""
+
+
 class KeyCache:
     """Parsed public keys by (DNS name, record text). Small and bounded (LRU)."""
 
@@ -509,12 +522,38 @@ def _parse_rsa_der(der: bytes) -> tuple[int, int]:
         a, aln = _der_item(alg, 0, 0x06)
         _, nln = _der_item(alg, a + aln, 0x05)
         if nln != 0:
+            # dkimpy decides this odd case; a key past the bounds is refused before it can.
+            try:
+                numbers: tuple[int, int] | None = _spki_numbers(inner, j + ln2)
+            except KeyRecordError:
+                numbers = None
+            if numbers is not None:
+                check_rsa_cost(*numbers)
             raise Unsupported("NULL with content in the key's algorithm identifier")
-        k, bln = _der_item(inner, j + ln2, 0x03)
-        bits = inner[k:k + bln]
-        return _parse_rsa_public(bits[1:])
+        n, e = _spki_numbers(inner, j + ln2)
+    except KeyTooCostly:
+        raise
     except KeyRecordError:
-        return _parse_rsa_public(der)
+        n, e = _parse_rsa_public(der)
+    check_rsa_cost(n, e)
+    return n, e
+
+
+def _spki_numbers(inner: bytes, at: int) -> tuple[int, int]:
+    """(n, e) from the BIT STRING at ``at`` of a SubjectPublicKeyInfo's content."""
+    k, bln = _der_item(inner, at, 0x03)
+    return _parse_rsa_public(inner[k:k + bln][1:])
+
+
+def check_rsa_cost(n: int, e: int) -> None:
+    """Raise KeyTooCostly for a key past MAX_RSA_BITS or MAX_RSA_EXPONENT_BITS."""
+    if n.bit_length() > MAX_RSA_BITS:
+        raise KeyTooCostly(f"RSA key of {n.bit_length()} bits is longer than {MAX_RSA_BITS} bits, "
+                           "the longest that is verified")
+    if e.bit_length() > MAX_RSA_EXPONENT_BITS:
+        raise KeyTooCostly(f"RSA key with a public exponent of {e.bit_length()} bits, longer "
+                           f"than {MAX_RSA_EXPONENT_BITS} bits, the longest that is verified "
+                           "(signers use 65537)")
 
 
 def _parse_rsa_public(data: bytes) -> tuple[int, int]:
