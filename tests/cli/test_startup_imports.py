@@ -63,6 +63,17 @@ def test_one_unclaimed_message_loads_no_optional_machinery(tmp_path: Path) -> No
     ) == []
 
 
+def test_rsa_signatures_of_one_message_load_no_openssl(tmp_path: Path) -> None:
+    """A few RSA signatures are verified in Python: loading OpenSSL's RSA would cost more
+    (``fast._Arithmetic``). Ed25519 needs OpenSSL, so the unclaimed sample (dual-signed) does."""
+    modules = _modules_loaded(tmp_path, "check", SAMPLES / "01-entra-verification-code-genuine.eml",
+                              "--dns-snapshot", SNAPSHOT, "--offline", "--format", "json")
+    assert "mailaudit.checks.dkim.fast" in modules
+    assert [m for m in modules if m.startswith("cryptography")] == []
+    assert "cryptography.hazmat.primitives.asymmetric.ed25519" in _modules_loaded(
+        tmp_path, "check", UNCLAIMED, "--dns-snapshot", SNAPSHOT, "--offline")
+
+
 def test_a_claimed_notification_loads_no_yaml_and_no_email_policy(tmp_path: Path) -> None:
     """A Microsoft notification is matched against its template: the signal phrases come
     from the cache of derived data (no PyYAML), the MIME body from compat32 (no header
