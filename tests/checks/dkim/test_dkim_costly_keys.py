@@ -16,6 +16,8 @@ import random
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailaudit.checks.dkim import fast
 from mailaudit.checks.dkim.check import KeyFetcher, _dkimpy_verify, check_dkim, dkimpy_run
@@ -149,3 +151,25 @@ def test_the_bounds(nbits: int, ebits: int, ok: bool) -> None:
     else:
         with pytest.raises(fast.KeyTooCostly):
             fast.check_rsa_cost(n, e)
+
+
+@given(nbits=st.integers(min_value=2, max_value=20_000),
+       ebits=st.integers(min_value=2, max_value=200), even=st.booleans(), null=st.sampled_from([b"\x05\x00", b"\x05\x01\x00", b""]),
+       bare=st.booleans())
+def test_no_costly_key_passes_the_parser(nbits: int, ebits: int, even: bool, null: bytes,
+                                         bare: bool) -> None:
+    """Whatever the key's form, a key past the bounds is refused as costly, and what goes on
+    (to OpenSSL, Python's arithmetic or dkimpy) is within them."""
+    n, e = costly(nbits, min(ebits, nbits), even=even)
+    der = _seq(_int(n) + _int(e)) if bare else key_der(n, e, null=null)
+    within = n.bit_length() <= fast.MAX_RSA_BITS and e.bit_length() <= fast.MAX_RSA_EXPONENT_BITS
+    try:
+        key = fast.parse_key_record(record(der).encode())
+    except fast.KeyTooCostly:
+        assert not within
+    except fast.Unsupported:  # left to dkimpy, which must get no costly key
+        assert within
+    except fast.KeyRecordError:  # unparsable (no NULL at all, say): refused, whatever its size
+        pass
+    else:
+        assert within and (key.modulus, key.exponent) == (n, e)
