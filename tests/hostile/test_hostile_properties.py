@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import string
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -210,3 +211,24 @@ def test_audit_message_never_crashes(catalog: Catalog, data: st.DataObject) -> N
 def test_audit_message_on_raw_bytes(catalog: Catalog, raw: bytes) -> None:
     result = audit_message(raw, resolver=SnapshotResolver({}), catalog=catalog)
     assert result.error is None or result.error.code != "internal-error", result.error.message
+
+
+def test_fold_label_decodes_only_what_can_be_a_dns_label(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The idna codec's punycode decoder is quadratic (a 200,000-character "label" took 3.9 s
+    before it failed as too long): nothing longer than a DNS label (63) is decoded, and a
+    real one still is."""
+    import encodings.idna
+
+    decoded: list[str] = []
+    real = encodings.idna.ToUnicode
+
+    def counting(label: bytes | str) -> str:
+        decoded.append(str(label))
+        return real(label)
+
+    monkeypatch.setattr(encodings.idna, "ToUnicode", counting)
+    assert fold_label("xn--mnchen-3ya") == fold_label("münchen") == "münchen"
+    assert len(decoded) == 1
+    long_label = "xn--" + "a" * 2000 + "-" + "b" * 2000
+    assert fold_label(long_label) == long_label.replace("-", "")
+    assert len(decoded) == 1
