@@ -625,7 +625,8 @@ class _Arithmetic:
 
     def load(self) -> None:
         """OpenSSL from now on (a process pool's parent loads it before its workers fork)."""
-        __import__(_OPENSSL_RSA)
+        from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: F401
+
         self.loaded = True
 
 
