@@ -307,8 +307,8 @@ class _FixedClock:
 def dkimpy_run(now: float) -> Iterator[None]:
     """Run dkimpy at the evaluation time, with its RSA key parser held to the bounds the fast
     path keeps (``fast.MAX_RSA_BITS``, ``fast.MAX_RSA_EXPONENT_BITS``): dkimpy verifies with
-    Python's pow() whatever it parses, and it decides exactly the odd cases the fast path
-    leaves to it, which a hostile key can be made to be. dkimpy reads ``time.time()`` for t= and
+    Python's pow() whatever it parses, and the odd cases the fast path leaves to it are ones a
+    hostile key record can be built to hit. dkimpy reads ``time.time()`` for t= and
     x= and takes no clock or key-parser parameter, so both are swapped in for the call; each
     audit runs in one thread of its own process (the batch uses processes), so that is safe."""
     import dkim

@@ -598,9 +598,10 @@ class _Arithmetic:
     arithmetic dkimpy does, and this module does for the keys OpenSSL refuses) in about 180 us;
     but loading OpenSSL's RSA costs 10-20 ms, more than a one-message check spends on DKIM and
     ARC together (measured, 20 runs of each in turn: the check of one RSA-signed message 189
-    to 174 ms median CPU, 212 to 194 ms wall, 32 to 24 MB peak memory). So the first ``PYTHON_RSA_BUDGET`` verifications' worth are done in
-    Python (a one-message check rarely has more than ten: its signatures and two per ARC set),
-    and a batch pays at most about 2.5 ms for them before OpenSSL takes over. Both compute
+    to 174 ms median CPU, 212 to 194 ms wall, 32 to 24 MB peak memory). So the first
+    ``PYTHON_RSA_BUDGET`` verifications' worth are done in Python (a one-message check rarely
+    has more than ten: its signatures and two per ARC set), and a batch pays at most about
+    2.5 ms for them before OpenSSL takes over. Both compute
     the same exact PKCS #1 v1.5 check (tests/checks/dkim/test_dkim_arithmetic.py). A process
     that has OpenSSL loaded already (an Ed25519 key, a pool's parent) uses it from the start."""
 
