@@ -154,7 +154,8 @@ def test_the_bounds(nbits: int, ebits: int, ok: bool) -> None:
 
 
 @given(nbits=st.integers(min_value=2, max_value=20_000),
-       ebits=st.integers(min_value=2, max_value=200), even=st.booleans(), null=st.sampled_from([b"\x05\x00", b"\x05\x01\x00", b""]),
+       ebits=st.integers(min_value=2, max_value=200), even=st.booleans(),
+       null=st.sampled_from([b"\x05\x00", b"\x05\x01\x00", b""]),
        bare=st.booleans())
 def test_no_costly_key_passes_the_parser(nbits: int, ebits: int, even: bool, null: bytes,
                                          bare: bool) -> None:
