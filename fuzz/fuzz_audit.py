@@ -295,6 +295,104 @@ def mutate(rng: random.Random, data: bytes, seeds: Sequence[bytes]) -> bytes:
     return data
 
 
+# -- DNS answers ------------------------------------------------------------------------------
+# Whoever runs a zone writes its answers: key records, SPF and DMARC are as hostile as the mail.
+
+MAX_TXT_CHARS = 65_000  # about the most one DNS answer can carry
+DNS_TOKENS: tuple[str, ...] = (
+    ";", "=", " ", "\t", "\x00", "\u202e", "v=DKIM1", "k=rsa", "k=ed25519", "p=", "s=email",
+    "s=tlsrpt", "t=y", "h=sha256", "v=spf1", "include:", "redirect=", "exp=", "a:", "mx:", "ptr",
+    "exists:", "ip4:", "ip6:", "/0", "/33", "/129", "//64", "%{i}", "%{ir}", "%{l1r+-}", "%{d9}",
+    "%{h}", "%{p}", "%%", "%_", "%-", "?all", "-all", "v=DMARC1", "p=reject", "sp=none",
+    "np=quarantine", "pct=", "rua=mailto:", "ruf=", "fo=", "adkim=s", "aspf=r", "psd=y",
+    "t=n", "9" * 40, "-1", "xn--", "..", ".", "@", "!", ",",
+)
+
+
+def _der_len(n: int) -> bytes:
+    if n < 128:
+        return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(b)]) + b
+
+
+def _der_int(x: int) -> bytes:
+    b = x.to_bytes(x.bit_length() // 8 + 1, "big")
+    return b"\x02" + _der_len(len(b)) + b
+
+
+def random_key_der(rng: random.Random) -> bytes:
+    """An RSA public key of any size, exponent and form (SubjectPublicKeyInfo with NULL,
+    parameters with content or none, bare RSAPublicKey), or bytes that only look like one."""
+    nbits = rng.choice([rng.randint(1, 4096), rng.randint(4096, 20_000)])
+    ebits = rng.choice([2, 17, rng.randint(1, 80), rng.randint(1, nbits)])
+    n = rng.getrandbits(nbits) | 1
+    e = rng.getrandbits(ebits) | (rng.random() < 0.7)
+    rsa = _der_int(n) + _der_int(e)
+    rsa = b"\x30" + _der_len(len(rsa)) + rsa
+    if rng.random() < 0.2:
+        return rsa
+    params = rng.choice([b"\x05\x00", b"\x05\x01\x00", b"", b"\x05\x00\x05\x00"])
+    alg = b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01" + params
+    body = b"\x30" + _der_len(len(alg)) + alg + b"\x03" + _der_len(len(rsa) + 1) + b"\x00" + rsa
+    der = b"\x30" + _der_len(len(body)) + body
+    if rng.random() < 0.2:  # cut or corrupt it
+        i = rng.randrange(len(der))
+        der = der[:i] + bytes([rng.randrange(256)]) + der[i + 1:] if rng.random() < 0.5 else der[:i]
+    return der
+
+
+def mutate_txt(rng: random.Random, value: str) -> str:
+    """One to three mutations of a TXT answer, bounded to MAX_TXT_CHARS."""
+    for _ in range(rng.randint(1, 3)):
+        choice = rng.random()
+        if "p=" in value and choice < 0.35:
+            key = (base64.b64encode(random_key_der(rng)).decode() if rng.random() < 0.8
+                   else base64.b64encode(rng.randbytes(rng.choice([0, 31, 32, 33, 64]))).decode())
+            at = value.find("p=")
+            end = value.find(";", at)
+            value = value[:at] + "p=" + key + (value[end:] if end >= 0 else "")
+        elif choice < 0.55:
+            at = rng.randint(0, len(value))
+            value = value[:at] + rng.choice(DNS_TOKENS) + value[at:]
+        elif choice < 0.7 and value:
+            at = rng.randrange(len(value))
+            value = value[:at] + value[at + rng.randint(1, 20):]
+        elif choice < 0.8 and value:
+            value = value[:rng.randrange(len(value))]
+        elif choice < 0.9:  # many mechanisms or tags
+            piece = rng.choice(DNS_TOKENS) + rng.choice(DNS_TOKENS) + " "
+            value += piece * rng.choice([10, 100, 1000, 20_000])
+        else:  # a run of one character
+            value += rng.choice("a ;=%.") * rng.choice([100, 10_000, 60_000])
+        value = value[:MAX_TXT_CHARS]
+    return value
+
+
+def mutate_records(rng: random.Random, records: dict[str, Any], raw: bytes
+                   ) -> tuple[dict[str, Any], str]:
+    """The snapshot with one TXT answer mutated, and "name: value" for the report. A name the
+    message mentions (a signature's domain, a sender's) is chosen first, so the mutated answer
+    is one the audit asks for."""
+    text = raw[:200_000].decode("latin-1").lower()
+    names = [n for n, v in records.items() if isinstance(v, dict) and v.get("TXT")]
+    used = [n for n in names if _asked_for(n, text)]
+    keys = [n for n in used if "._domainkey." in n]
+    name = rng.choice(keys if keys and rng.random() < 0.6 else used or names)
+    value = mutate_txt(rng, str(rng.choice(records[name]["TXT"])))
+    out = dict(records)
+    out[name] = {**records[name], "TXT": [value]}
+    return out, f"{name}: {value}"
+
+
+def _asked_for(name: str, text: str) -> bool:
+    """Does the (lower-cased) message name the key, SPF or DMARC record ``name``?"""
+    selector, marker, domain = name.partition("._domainkey.")
+    if marker:
+        return f"d={domain}" in text and f"s={selector}" in text
+    return name.removeprefix("_dmarc.") in text
+
+
 # -- seeds ------------------------------------------------------------------------------------
 
 @dataclass
@@ -389,9 +487,11 @@ class Stats:
     signatures: dict[str, int] = field(default_factory=dict)  # distinct crash places -> count
     skipped: int = 0  # inputs that would only repeat a known bug (--skip-known)
     peak_rss_mb: int = 0  # highest peak resident set size of a worker (the OS's figure)
+    dns_mutated: int = 0  # iterations audited against one mutated DNS answer (--dns-rate)
 
     def merge(self, other: Stats) -> None:
         self.iterations += other.iterations
+        self.dns_mutated += other.dns_mutated
         self.skipped += other.skipped
         self.crashes += other.crashes
         self.hangs += other.hangs
@@ -434,12 +534,14 @@ def triage(raw: bytes, resolver: Any, catalog: Any) -> str:
     return "(stages ran without raising; the error came from audit_message itself)"
 
 
-def save_crash(raw: bytes, what: str, detail: str) -> Path:
+def save_crash(raw: bytes, what: str, detail: str, dns: str = "") -> Path:
+    """``dns``: the mutated DNS answer ("name: value") the message was audited against."""
     CRASH_DIR.mkdir(exist_ok=True)
-    sha = hashlib.sha1(raw).hexdigest()
+    sha = hashlib.sha1(raw + dns.encode("utf-8", "replace")).hexdigest()
     path = CRASH_DIR / f"{sha}.eml"
     path.write_bytes(raw)
-    (CRASH_DIR / f"{sha}.txt").write_text(f"{what}\n\n{detail}\n", encoding="utf-8")
+    answer = f"\n\nDNS answer: {dns}\n" if dns else ""
+    (CRASH_DIR / f"{sha}.txt").write_text(f"{what}\n\n{detail}{answer}\n", encoding="utf-8")
     return path
 
 
@@ -502,9 +604,9 @@ def _peak_rss_mb() -> int:
         return 0
 
 
-def run_worker(args: tuple[int, int, list[bytes], dict[str, Any], float, bool, int, bool]
+def run_worker(args: tuple[int, int, list[bytes], dict[str, Any], float, bool, int, bool, float]
                ) -> Stats:
-    iterations, seed, seeds, records, max_seconds, quiet, memory_mb, skip_known = args
+    iterations, seed, seeds, records, max_seconds, quiet, memory_mb, skip_known, dns_rate = args
     _limit_memory(memory_mb)
     from mailaudit.audit import audit_message
     from mailaudit.dns.snapshot import SnapshotResolver
@@ -521,20 +623,29 @@ def run_worker(args: tuple[int, int, list[bytes], dict[str, Any], float, bool, i
     n = 0
     while stats.iterations < iterations:  # audited inputs; skipped ones do not count
         n += 1
-        raw = mutate(rng, rng.choice(seeds), seeds)
+        seed_message = rng.choice(seeds)
+        answers, dns = resolver, ""
+        mutate_dns = rng.random() < dns_rate
+        # Half the DNS mutants keep the seed message as it is, so that its signatures reach
+        # the key and the arithmetic (a mutated body fails at the body hash first).
+        raw = seed_message if mutate_dns and rng.random() < 0.5 else mutate(rng, seed_message, seeds)
         if skip_known and known_bug(raw):
             stats.skipped += 1
             continue
+        if mutate_dns:
+            mutated, dns = mutate_records(rng, records, raw)
+            answers = SnapshotResolver(mutated, origin="fuzz")
+            stats.dns_mutated += 1
         t0 = time.perf_counter()
         what = detail = ""
         try:
             with budget:
-                result = audit_message(raw, resolver=resolver, catalog=catalog, options=options)
+                result = audit_message(raw, resolver=answers, catalog=catalog, options=options)
             if result.error is not None:
                 code = result.error.code
                 if code == "internal-error":
                     what = f"internal-error: {result.error.message[:300]}"
-                    detail = triage(raw, resolver, catalog)
+                    detail = triage(raw, answers, catalog)
                 elif code == "time-budget":
                     stats.hangs += 1
                     what, detail = f"time-budget (over {max_seconds:g} s)", budget.where
@@ -561,10 +672,10 @@ def run_worker(args: tuple[int, int, list[bytes], dict[str, Any], float, bool, i
             seen = stats.signatures.get(sig, 0)
             stats.signatures[sig] = seen + 1
             if seen < 3:  # a few inputs per distinct place are enough to reproduce it
-                path = save_crash(raw, what, detail)
+                path = save_crash(raw, what, detail, dns)
                 stats.crash_files.append(str(path))
                 if not quiet:
-                    print(f"CRASH #{n} seed={seed}: {what}\n{detail}\nsaved {path}",
+                    print(f"CRASH #{n} seed={seed}: {what}\n{detail}\n{dns[:300]}\nsaved {path}",
                           file=sys.stderr, flush=True)
         if not quiet and stats.iterations % 2000 == 0:
             rate = stats.iterations / (time.perf_counter() - started)
@@ -588,6 +699,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--memory-mb", type=int, default=3072,
                     help="address-space limit per worker (MemoryError instead of the OOM killer)")
     ap.add_argument("--quiet", action="store_true", help="do not print each crash")
+    ap.add_argument("--dns-rate", type=float, default=0.2,
+                    help="share of iterations audited against one mutated DNS answer (a key "
+                         "record, SPF or DMARC the message asks for)")
     ap.add_argument("--skip-known", action="store_true",
                     help="skip inputs that only repeat a bug already in test_fuzz_regressions.py")
     args = ap.parse_args(argv)
@@ -604,7 +718,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     jobs = max(1, args.jobs)
     share = [args.iterations // jobs + (i < args.iterations % jobs) for i in range(jobs)]
     work = [(share[i], args.seed * 1000 + i, seeds.messages, seeds.records, args.max_seconds,
-             args.quiet, args.memory_mb, args.skip_known) for i in range(jobs)]
+             args.quiet, args.memory_mb, args.skip_known, args.dns_rate) for i in range(jobs)]
     started = time.perf_counter()
     total = Stats()
     if jobs == 1:
@@ -619,6 +733,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"rate: {total.iterations / wall if wall else 0:,.0f}/s ({jobs} job(s))")
     print(f"crashes: {total.crashes}  hangs (time-budget): {total.hangs}  "
           f"skipped as known bugs: {total.skipped}")
+    print(f"audited against a mutated DNS answer: {total.dns_mutated}")
     print(f"peak RSS of a worker: {total.peak_rss_mb:,} MB")
     print(f"worst per-message time: {total.worst_seconds:.3f} s ({total.worst_size:,} bytes, "
           f"sha1 {total.worst_sha1})")

@@ -6,6 +6,7 @@ this keeps the fuzzer itself working and its inputs within MAX_MUTANT_BYTES.
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import os
 import random
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import tracemalloc
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -65,3 +67,63 @@ def test_mutation_is_bounded(name: str) -> None:
             tracemalloc.stop()
         assert len(out) <= 2 * limit + 1_000_000, (name, len(out))
         assert peak <= 8 * limit, (name, peak)
+
+
+def test_fixed_seed_run_with_mutated_dns_answers_finds_nothing() -> None:
+    """100 mutants of seed 11, every one audited against a mutated DNS answer, key records past
+    the RSA bounds among them (longer runs of this kind found the costly-key hang in the code
+    before the bounds: fuzz/README.md)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.run(
+        [sys.executable, str(FUZZER), "--iterations", "100", "--seed", "11", "--quiet",
+         "--dns-rate", "1", "--max-seconds", "60", "--corpus", str(REPO / "fuzz" / "no-corpus")],
+        capture_output=True, timeout=900, env=env, cwd=REPO, check=False)
+    out = proc.stdout.decode("utf-8", "replace")
+    assert "audited against a mutated DNS answer: 100" in out, (
+        out + proc.stderr.decode("utf-8", "replace")[-3000:])
+    assert re.search(r"crashes: 0\s+hangs \(time-budget\): 0", out), out
+    assert proc.returncode == 0, out
+
+
+def test_dns_mutants_are_bounded_and_asked_for() -> None:
+    """A mutated answer stays within MAX_TXT_CHARS, replaces one answer only, and is one the
+    message asks for when it names any (its signature's key first)."""
+    fuzz = _fuzz_module()
+    message = (b"DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=sel; h=from; bh=x; b=y\r\n"
+               b"From: a@example.com\r\n\r\nbody\r\n")
+    records: dict[str, Any] = {
+        "sel._domainkey.example.com": {"TXT": ["v=DKIM1; k=rsa; p=QUJD"]},
+        "other._domainkey.example.org": {"TXT": ["v=DKIM1; k=rsa; p=QUJD"]},
+        "example.com": {"TXT": ["v=spf1 -all"], "A": ["192.0.2.1"]},
+        "gone.example": "NXDOMAIN",
+    }
+    seen: set[str] = set()
+    for seed in range(200):
+        out, dns = fuzz.mutate_records(random.Random(seed), records, message)
+        name, _, value = dns.partition(": ")
+        seen.add(name)
+        assert len(value) <= fuzz.MAX_TXT_CHARS
+        assert out[name]["TXT"] == [value]
+        assert {n: v for n, v in out.items() if n != name} == {
+            n: v for n, v in records.items() if n != name}
+        assert records["sel._domainkey.example.com"]["TXT"] == ["v=DKIM1; k=rsa; p=QUJD"]
+    assert seen == {"sel._domainkey.example.com", "example.com"}
+    assert out["example.com"]["A"] == ["192.0.2.1"]
+
+
+def test_random_keys_cover_the_costly_ones() -> None:
+    """The key generator makes keys past both RSA bounds (what found the hang) and within."""
+    fuzz = _fuzz_module()
+    from mailaudit.checks.dkim import fast
+
+    outcomes: set[str] = set()
+    for seed in range(300):
+        der = fuzz.random_key_der(random.Random(seed))
+        try:
+            fast.parse_key_record(b"v=DKIM1; k=rsa; p=" + base64.b64encode(der))
+            outcomes.add("usable")
+        except fast.KeyTooCostly as exc:
+            outcomes.add("modulus" if "bits is longer" in exc.reason else "exponent")
+        except (fast.KeyRecordError, fast.Unsupported):
+            outcomes.add("refused")
+    assert outcomes == {"usable", "modulus", "exponent", "refused"}
