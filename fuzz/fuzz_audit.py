@@ -33,6 +33,7 @@ from typing import Any
 
 # The sample generator lives with the tests (tests/support/synth); it is not part of the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.der import NULL, rsa_public_key, subject_public_key_info
 
 HERE = Path(__file__).resolve().parent
 CRASH_DIR = HERE / "crashes"
@@ -309,18 +310,6 @@ DNS_TOKENS: tuple[str, ...] = (
 )
 
 
-def _der_len(n: int) -> bytes:
-    if n < 128:
-        return bytes([n])
-    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(b)]) + b
-
-
-def _der_int(x: int) -> bytes:
-    b = x.to_bytes(x.bit_length() // 8 + 1, "big")
-    return b"\x02" + _der_len(len(b)) + b
-
-
 def random_key_der(rng: random.Random) -> bytes:
     """An RSA public key of any size, exponent and form (SubjectPublicKeyInfo with NULL,
     parameters with content or none, bare RSAPublicKey), or bytes that only look like one."""
@@ -328,14 +317,10 @@ def random_key_der(rng: random.Random) -> bytes:
     ebits = rng.choice([2, 17, rng.randint(1, 80), rng.randint(1, nbits)])
     n = rng.getrandbits(nbits) | 1
     e = rng.getrandbits(ebits) | (rng.random() < 0.7)
-    rsa = _der_int(n) + _der_int(e)
-    rsa = b"\x30" + _der_len(len(rsa)) + rsa
     if rng.random() < 0.2:
-        return rsa
-    params = rng.choice([b"\x05\x00", b"\x05\x01\x00", b"", b"\x05\x00\x05\x00"])
-    alg = b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01" + params
-    body = b"\x30" + _der_len(len(alg)) + alg + b"\x03" + _der_len(len(rsa) + 1) + b"\x00" + rsa
-    der = b"\x30" + _der_len(len(body)) + body
+        return rsa_public_key(n, e)
+    params = rng.choice([NULL, b"\x05\x01\x00", b"", NULL + NULL])
+    der = subject_public_key_info(n, e, params=params)
     if rng.random() < 0.2:  # cut or corrupt it
         i = rng.randrange(len(der))
         der = der[:i] + bytes([rng.randrange(256)]) + der[i + 1:] if rng.random() < 0.5 else der[:i]

@@ -24,34 +24,15 @@ from mailaudit.checks.dkim.check import KeyFetcher, _dkimpy_verify, check_dkim, 
 from mailaudit.checks.dkim.tags import parse_tags
 from mailaudit.dns.snapshot import SnapshotResolver
 from mailaudit.parse import parse_message
+from support.der import NULL, rsa_public_key, subject_public_key_info
 from support.synth.keys import generate_key
 
 BASE = (b"From: Alice <alice@example.com>\r\nTo: bob@example.org\r\nSubject: hello\r\n"
         b"Date: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\nHello Bob,\r\nsee you.\r\n")
 NAME = "sel._domainkey.example.com"
-RSA_OID = b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01"
-
-
-def _len(n: int) -> bytes:
-    if n < 128:
-        return bytes([n])
-    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(b)]) + b
-
-
-def _int(x: int) -> bytes:
-    b = x.to_bytes(x.bit_length() // 8 + 1, "big")
-    return b"\x02" + _len(len(b)) + b
-
-
-def _seq(x: bytes) -> bytes:
-    return b"\x30" + _len(len(x)) + x
-
-
-def key_der(n: int, e: int, *, null: bytes = b"\x05\x00") -> bytes:
+def key_der(n: int, e: int, *, null: bytes = NULL) -> bytes:
     """A SubjectPublicKeyInfo for (n, e); ``null``: the algorithm's parameters."""
-    rsa = _seq(_int(n) + _int(e))
-    return _seq(_seq(RSA_OID + null) + b"\x03" + _len(len(rsa) + 1) + b"\x00" + rsa)
+    return subject_public_key_info(n, e, params=null)
 
 
 def costly(nbits: int, ebits: int, *, even: bool) -> tuple[int, int]:
@@ -162,7 +143,7 @@ def test_no_costly_key_passes_the_parser(nbits: int, ebits: int, even: bool, nul
     """Whatever the key's form, a key past the bounds is refused as costly, and what goes on
     (to OpenSSL, Python's arithmetic or dkimpy) is within them."""
     n, e = costly(nbits, min(ebits, nbits), even=even)
-    der = _seq(_int(n) + _int(e)) if bare else key_der(n, e, null=null)
+    der = rsa_public_key(n, e) if bare else key_der(n, e, null=null)
     within = n.bit_length() <= fast.MAX_RSA_BITS and e.bit_length() <= fast.MAX_RSA_EXPONENT_BITS
     try:
         key = fast.parse_key_record(record(der).encode())
