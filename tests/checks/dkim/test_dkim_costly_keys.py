@@ -155,3 +155,15 @@ def test_no_costly_key_passes_the_parser(nbits: int, ebits: int, even: bool, nul
         pass
     else:
         assert within and (key.modulus, key.exponent) == (n, e)
+
+
+def test_a_key_dkimpy_cannot_read_is_a_key_problem(signed: bytes) -> None:
+    """NULL with content in the algorithm identifier: the fast path leaves the key to dkimpy,
+    whose ASN.1 reader fails (an AssertionError); the reason names the key, not the tags."""
+    good = base64.b64decode(generate_key("sel", "rsa1024").dns_txt().split("p=")[1])
+    der = key_der(*_numbers(good), null=b"\x05\x01\x00")
+    resolver = SnapshotResolver({NAME: {"TXT": [record(der)]}}, complete=True)
+    (r,), _ = check_dkim(parse_message(signed), resolver)
+    assert (r.result, r.failure) == ("permerror", "key")
+    assert r.reason == ("the public key could not be read: NULL with content in the key's "
+                        "algorithm identifier")

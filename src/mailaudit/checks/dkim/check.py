@@ -268,25 +268,40 @@ def _dkimpy_verify(raw: bytes, idx: int, fetcher: KeyFetcher, tl: TagList,
     except dkim.KeyFormatError as exc:
         return "permerror", _short(str(exc)), "key", 0
     except Exception:  # dkimpy raises many kinds on hostile input; none is a sentence
+        # (an AssertionError from its ASN.1 reader, for one, on a key it cannot read)
+        unreadable = _key_problem(fetcher, tl, costly_only=False)
+        if unreadable:
+            return "permerror", f"the public key could not be read: {unreadable}", "key", 0
         return ("permerror", "the DKIM-Signature header is malformed: its tags could not be "
                 "read as a signature", "tags", 0)
     bits = int(getattr(d, "keysize", 0) or 0)
     if ok:
         return "pass", "", "", bits
     name = tl.tags.get(b"s", b"") + b"._domainkey." + tl.tags.get(b"d", b"") + b"."
-    record = fetcher.records.get(name)
-    if record is None and name in fetcher.problems:
+    if fetcher.records.get(name) is None and name in fetcher.problems:
         result, reason, failure = _missing_key(fetcher, tl)
         return result, reason, failure, 0
-    if record is not None:
-        # dkimpy says only "False" for a key its (bounded) parser refused: say why.
-        try:
-            fast.parse_key_record(record)
-        except fast.KeyTooCostly as exc:
-            return "permerror", exc.reason, "key", 0
-        except Exception:  # any other refusal is dkimpy's to word
-            pass
+    # dkimpy says only "False" for a key its (bounded) parser refused: say why.
+    costly = _key_problem(fetcher, tl, costly_only=True)
+    if costly:
+        return "permerror", costly, "key", 0
     return "fail", "signature did not verify", "signature", bits
+
+
+def _key_problem(fetcher: KeyFetcher, tl: TagList, *, costly_only: bool) -> str:
+    """What the fast path's key reader says of the signature's key record (already fetched),
+    "" when it reads it. ``costly_only``: only a key past the RSA bounds counts."""
+    name = tl.tags.get(b"s", b"") + b"._domainkey." + tl.tags.get(b"d", b"") + b"."
+    record = fetcher.records.get(name)
+    if record is None:
+        return ""
+    try:
+        fast.parse_key_record(record)
+    except fast.KeyTooCostly as exc:
+        return exc.reason
+    except (fast.KeyRecordError, fast.Unsupported) as exc:
+        return "" if costly_only else _short(str(exc))
+    return ""
 
 
 class _FixedClock:
