@@ -6,7 +6,8 @@ is even; Python's pow() then did, in one C call that no time budget stops. Befor
 the first case here (a 16,384-bit key with an even 16,000-bit exponent, a 5.4 KB TXT record
 anyone can publish for their own domain) took 9.4 s a signature and answered "fail"; twenty
 signatures a message (max_signatures) held one message for three minutes. Each case now
-answers permerror with the reason, on the fast path and on the dkimpy path alike.
+answers permerror with the reason, on the fast path and on the dkimpy path alike. Last, a key
+in a form the fast path leaves to dkimpy, which cannot read it either: a key problem, too.
 """
 
 from __future__ import annotations
