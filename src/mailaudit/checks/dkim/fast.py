@@ -521,6 +521,7 @@ def _der_item(data: bytes, i: int, tag: int) -> tuple[int, int]:
 def _parse_rsa_der(der: bytes) -> tuple[int, int]:
     """SubjectPublicKeyInfo, else a bare RSAPublicKey, read as leniently as dkimpy's ASN.1
     reader (it ignores the algorithm OID and trailing bytes, and truncates over-long items)."""
+    odd_params = False  # NULL with content: dkimpy decides, but never for a costly key
     try:
         i, ln = _der_item(der, 0, 0x30)
         inner = der[i:i + ln]
@@ -528,21 +529,15 @@ def _parse_rsa_der(der: bytes) -> tuple[int, int]:
         alg = inner[j:j + ln2]
         a, aln = _der_item(alg, 0, 0x06)
         _, nln = _der_item(alg, a + aln, 0x05)
-        if nln != 0:
-            # dkimpy decides this odd case; a key past the bounds is refused before it can.
-            try:
-                numbers: tuple[int, int] | None = _spki_numbers(inner, j + ln2)
-            except KeyRecordError:
-                numbers = None
-            if numbers is not None:
-                check_rsa_cost(*numbers)
-            raise Unsupported("NULL with content in the key's algorithm identifier")
+        odd_params = nln != 0
         n, e = _spki_numbers(inner, j + ln2)
-    except KeyTooCostly:
-        raise
     except KeyRecordError:
+        if odd_params:
+            raise Unsupported("NULL with content in the key's algorithm identifier") from None
         n, e = _parse_rsa_public(der)
     check_rsa_cost(n, e)
+    if odd_params:
+        raise Unsupported("NULL with content in the key's algorithm identifier")
     return n, e
 
 
@@ -601,9 +596,9 @@ class _Arithmetic:
     to 174 ms median CPU, 212 to 194 ms wall, 32 to 24 MB peak memory). So the first
     ``PYTHON_RSA_BUDGET`` verifications' worth are done in Python (a one-message check rarely
     has more than ten: its signatures and two per ARC set), and a batch pays at most about
-    2.5 ms for them before OpenSSL takes over. Both compute
-    the same exact PKCS #1 v1.5 check (tests/checks/dkim/test_dkim_arithmetic.py). A process
-    that has OpenSSL loaded already (an Ed25519 key, a pool's parent) uses it from the start."""
+    2.5 ms for them before OpenSSL takes over. Both compute the same exact PKCS #1 v1.5 check
+    (tests/checks/dkim/test_dkim_arithmetic.py). A process that has OpenSSL loaded already (an
+    Ed25519 key, a pool's parent) uses it from the start."""
 
     def __init__(self) -> None:
         self.spent = 0.0
