@@ -237,9 +237,13 @@ def _from_fast(outcome: fast.FastResult, fetcher: KeyFetcher,
     return "permerror", outcome.reason, "tags"
 
 
+def _key_name(tl: TagList) -> bytes:
+    """The DNS name of the signature's key record, as the fetcher is asked for it."""
+    return tl.tags.get(b"s", b"") + b"._domainkey." + tl.tags.get(b"d", b"") + b"."
+
+
 def _missing_key(fetcher: KeyFetcher, tl: TagList) -> tuple[str, str, str]:
-    name = tl.tags.get(b"s", b"") + b"._domainkey." + tl.tags.get(b"d", b"") + b"."
-    problem = fetcher.problems.get(name, KEY_NODATA)
+    problem = fetcher.problems.get(_key_name(tl), KEY_NODATA)
     if problem == KEY_NOT_CAPTURED:
         return "temperror", problem, "key-not-captured"
     if problem == KEY_TEMPFAIL:
@@ -269,39 +273,37 @@ def _dkimpy_verify(raw: bytes, idx: int, fetcher: KeyFetcher, tl: TagList,
         return "permerror", _short(str(exc)), "key", 0
     except Exception:  # dkimpy raises many kinds on hostile input; none is a sentence
         # (an AssertionError from its ASN.1 reader, for one, on a key it cannot read)
-        unreadable = _key_problem(fetcher, tl, costly_only=False)
-        if unreadable:
-            return "permerror", f"the public key could not be read: {unreadable}", "key", 0
+        refusal = _key_refusal(fetcher, tl)
+        if refusal is not None:
+            return ("permerror", f"the public key could not be read: {_short(str(refusal))}",
+                    "key", 0)
         return ("permerror", "the DKIM-Signature header is malformed: its tags could not be "
                 "read as a signature", "tags", 0)
     bits = int(getattr(d, "keysize", 0) or 0)
     if ok:
         return "pass", "", "", bits
-    name = tl.tags.get(b"s", b"") + b"._domainkey." + tl.tags.get(b"d", b"") + b"."
+    name = _key_name(tl)
     if fetcher.records.get(name) is None and name in fetcher.problems:
         result, reason, failure = _missing_key(fetcher, tl)
         return result, reason, failure, 0
     # dkimpy says only "False" for a key its (bounded) parser refused: say why.
-    costly = _key_problem(fetcher, tl, costly_only=True)
-    if costly:
-        return "permerror", costly, "key", 0
+    refusal = _key_refusal(fetcher, tl)
+    if isinstance(refusal, fast.KeyTooCostly):
+        return "permerror", refusal.reason, "key", 0
     return "fail", "signature did not verify", "signature", bits
 
 
-def _key_problem(fetcher: KeyFetcher, tl: TagList, *, costly_only: bool) -> str:
-    """What the fast path's key reader says of the signature's key record (already fetched),
-    "" when it reads it. ``costly_only``: only a key past the RSA bounds counts."""
-    name = tl.tags.get(b"s", b"") + b"._domainkey." + tl.tags.get(b"d", b"") + b"."
-    record = fetcher.records.get(name)
+def _key_refusal(fetcher: KeyFetcher, tl: TagList) -> Exception | None:
+    """Why the fast path's key reader refuses the signature's key record (already fetched),
+    None when it reads it or there is none."""
+    record = fetcher.records.get(_key_name(tl))
     if record is None:
-        return ""
+        return None
     try:
         fast.parse_key_record(record)
-    except fast.KeyTooCostly as exc:
-        return exc.reason
     except (fast.KeyRecordError, fast.Unsupported) as exc:
-        return "" if costly_only else _short(str(exc))
-    return ""
+        return exc
+    return None
 
 
 class _FixedClock:
