@@ -94,3 +94,48 @@ def test_include_not_captured_is_temperror_not_fail() -> None:
 def test_hostile_identities_do_not_crash(mail_from: str) -> None:
     r = _spf({"example.org": {"TXT": ["v=spf1 -all"]}}, mail_from, complete=False)
     assert r.result in {"none", "neutral", "permerror", "temperror", "fail", "softfail"}
+
+
+@pytest.mark.parametrize("term", [
+    "ip4:192.0.2.0/1000", "ip4:192.0.2.0/1" + "0" * 5000, "ip6:2001:db8::/1" + "0" * 5000,
+    "a:x.example.org/1" + "0" * 5000, "a:x.example.org//1" + "0" * 5000,
+    "a:x.example.org/24//1" + "0" * 5000, "mx/1" + "0" * 5000,
+], ids=["4-digits", "ip4-5001", "ip6-5001", "a-5001", "a-dual-5001", "a-both", "mx-5001"])
+def test_cidr_length_of_any_size_is_permerror(term: str) -> None:
+    # Past 4,300 digits pyspf's int() raised ValueError, reported as temperror.
+    r = _spf({"example.org": {"TXT": [f"v=spf1 {term} -all"]},
+              "x.example.org": {"A": ["192.0.2.1"]}})
+    assert r.result == "permerror"
+    assert "CIDR length" in r.reason and len(r.reason) < 200
+
+
+def test_digit_transformer_of_any_length_keeps_every_part() -> None:
+    records: dict[str, Any] = {"example.org": {"TXT": ["v=spf1 exists:%{d" + "7" * 5000
+                                                       + "}.e.example.net -all"]},
+                               "example.org.e.example.net": {"A": ["127.0.0.2"]}}
+    assert _spf(records).result == "pass"  # was temperror (ValueError)
+    for digits in ("1", "0001", "2r", "9" * 40):
+        records["example.org"] = {"TXT": [f"v=spf1 exists:%{{d{digits}}}.e.example.net -all"]}
+        records["org.e.example.net"] = {"A": ["127.0.0.2"]}
+        records["org.example.e.example.net"] = {"A": ["127.0.0.2"]}
+        assert _spf(records).result == "pass", digits
+
+
+@pytest.mark.parametrize("macro", ["%{d0}", "%{d00}", "%{l0r-}", "%{d" + "0" * 5000 + "}"])
+def test_zero_digit_transformer_is_permerror(macro: str) -> None:
+    # RFC 7208 §7.1: "If a DIGIT is specified, the value MUST be nonzero."
+    r = _spf({"example.org": {"TXT": [f"v=spf1 exists:{macro}.example.net -all"]}})
+    assert r.result == "permerror" and "nonzero" in r.reason
+
+
+def test_escaped_percent_before_braces_is_not_a_macro() -> None:
+    # "%%" is a literal "%": the "{d0}" after it is text, not a transformer.
+    r = _spf({"example.org": {"TXT": ["v=spf1 exists:%%{d0}.example.net -all"]}})
+    assert r.result == "fail"
+
+
+def test_bad_explanation_macro_is_ignored() -> None:
+    # RFC 7208 §6.2: syntax errors in the explanation string mean no explanation.
+    r = _spf({"example.org": {"TXT": ["v=spf1 -all exp=x.example.org"]},
+              "x.example.org": {"TXT": ["denied %{d" + "1" * 5000 + "} %{d0}"]}})
+    assert r.result == "fail"

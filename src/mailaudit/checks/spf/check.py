@@ -19,6 +19,7 @@ and no verdict changes. An evaluation that ran into the budget is not remembered
 from __future__ import annotations
 
 import ipaddress
+import re
 import types
 from collections import OrderedDict
 from typing import Any
@@ -137,7 +138,7 @@ def _bare_path(mail_from: str | None) -> str:
 def _reason(result: str, text: str, domain: str) -> str:
     if result == "none" and not text:
         return f"no SPF record for {domain}"
-    return text
+    return _shown(text, 512)  # pyspf's messages quote the record's term, of any length
 
 
 _query_class: Any = None
@@ -241,11 +242,20 @@ def _build_query_class() -> Any:
             self.in_ptr = False
             self.uses_macros = False
 
+        def validate_mechanism(self, mech: Any) -> Any:
+            # pyspf reads a CIDR length with int(): past 4,300 digits Python refuses it
+            # (ValueError, which would surface as temperror). Any length of four digits or
+            # more is beyond /128 and so a malformed record: permerror, like /33 is.
+            if _LONG_CIDR.search(str(mech)):
+                raise spf.PermError("Invalid CIDR length", _shown(str(mech)))
+            return super().validate_mechanism(mech)
+
         def expand(self, s: Any, stripdot: bool = True) -> Any:
             # Every macro (RFC 7208 §7) goes through here; the local part, %{t} and friends
             # make the result depend on more than the memo key.
             if "%" in str(s):
                 self.uses_macros = True
+                s = _short_transformers(str(s), spf.PermError)
             return super().expand(s, stripdot)
 
         def validated_ptrs(self) -> Any:
@@ -286,6 +296,44 @@ def _build_query_class() -> Any:
             return list(result)
 
     return ResolverQuery
+
+
+# A CIDR length (RFC 7208 §5.6) of four digits or more, single or dual ("/24//1000").
+_LONG_CIDR = re.compile(r"/[1-9][0-9]{3,}(?://[0-9]+)?$|//[1-9][0-9]{3,}$")
+# One macro item as pyspf tokenises it ("%%", "%_", "%-" or "%{...}"), and a macro-expand's
+# letter and digit transformer (RFC 7208 §7.1: "%{" macro-letter transformers ...).
+_MACRO_ITEM = re.compile(r"%(?:%|_|-|\{([^}]*)\})")
+_TRANSFORMER = re.compile(r"([a-zA-Z])([0-9]+)")
+# A digit transformer keeps that many right-hand parts; no name has a billion, so a longer
+# one means "all of them" (and pyspf's int() fails past 4,300 digits).
+_MAX_TRANSFORMER = 9
+
+
+def _short_transformers(text: str, perm_error: type[Exception]) -> str:
+    """``text`` with every digit transformer short enough for pyspf to read, same meaning.
+
+    RFC 7208 §7.1: "If a DIGIT is specified, the value MUST be nonzero"; pyspf would take
+    %{d0} as every part but the first, so a zero is a malformed macro (permerror), as
+    pyspf's other malformed macros are."""
+
+    def shortened(item: re.Match[str]) -> str:
+        body = item.group(1)
+        parts = _TRANSFORMER.match(body) if body else None
+        if parts is None:
+            return item.group(0)
+        digits = parts.group(2).lstrip("0")
+        if not digits:
+            raise perm_error("macro digit transformer must be nonzero", _shown(item.group(0)))
+        if len(digits) > _MAX_TRANSFORMER:
+            digits = "9" * _MAX_TRANSFORMER
+        return "%{" + parts.group(1) + digits + body[parts.end():] + "}"
+
+    return _MACRO_ITEM.sub(shortened, text)
+
+
+def _shown(term: str, limit: int = 80) -> str:
+    """A record term for a reason: cut, so a hostile record cannot fill the report."""
+    return term if len(term) <= limit else term[:limit] + "…"
 
 
 def _answers(resolver: Resolver, name: str, qtype: str) -> list[Any]:
