@@ -86,3 +86,50 @@ def test_unreadable_and_non_utf8(tmp_path: Path) -> None:
     bad.write_bytes(b'{"format": "\xff"}')
     with pytest.raises(SnapshotError, match="UTF-8"):
         SnapshotResolver.from_file(bad)
+
+
+def _doc(entry: Any) -> str:
+    return json.dumps({"format": "mailaudit-dns/1", "records": {"a.example": entry}})
+
+
+@pytest.mark.parametrize(("content", "fragment"), [
+    (_doc({"A": ["not an address"]}), "each A answer is an IPv4 address"),
+    (_doc({"A": ["2001:db8::1"]}), "each A answer is an IPv4 address"),
+    (_doc({"A": ["192.0.2.1.example"]}), "each A answer is an IPv4 address"),
+    (_doc({"A": [7]}), "each A answer is an IPv4 address"),
+    (_doc({"AAAA": ["192.0.2.1"]}), "each AAAA answer is an IPv6 address"),
+    (_doc({"MX": [[True, "mx.example"]]}), "preference 0-65535"),
+    (_doc({"MX": [[-1, "mx.example"]]}), "preference 0-65535"),
+    (_doc({"MX": [[65536, "mx.example"]]}), "preference 0-65535"),
+    ('{"format": "mailaudit-dns/1", "records": {"a.example": {"MX": [[1' + "0" * 5000
+     + ', "mx.example"]]}}}', "number too long to read"),
+], ids=["a-text", "a-v6", "a-name", "a-int", "aaaa-v4", "mx-bool", "mx-negative", "mx-17-bit",
+        "mx-5001-digits"])
+def test_answers_must_be_what_their_type_holds(tmp_path: Path, content: str,
+                                               fragment: str) -> None:
+    # Before, an A answer that was a name reached pyspf (permerror "does not appear to be an
+    # IPv4 or IPv6 network") and a 5,001-digit number escaped as a bare ValueError.
+    path = tmp_path / "answers.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(SnapshotError) as info:
+        SnapshotResolver.from_file(path)
+    assert str(path) in info.value.message and fragment in info.value.message
+
+
+def test_good_answers_of_every_family_load(tmp_path: Path) -> None:
+    path = tmp_path / "good.json"
+    path.write_text(_doc({"A": ["192.0.2.1"], "AAAA": ["2001:db8::1"],
+                          "MX": [[0, "mx.example"], [65535, "mx2.example"]]}), encoding="utf-8")
+    r = SnapshotResolver.from_file(path)
+    assert r.a("a.example") == ["192.0.2.1"] and r.aaaa("a.example") == ["2001:db8::1"]
+    assert r.mx("a.example") == [(0, "mx.example"), (65535, "mx2.example")]
+
+
+def test_hostile_values_are_cut_in_messages(tmp_path: Path) -> None:
+    path = tmp_path / "long.json"
+    long_name = "n" * 50_000 + ".example"
+    path.write_text(json.dumps({"format": "mailaudit-dns/1",
+                                "records": {long_name: {"A": ["x" * 50_000]}}}), encoding="utf-8")
+    with pytest.raises(SnapshotError) as info:
+        SnapshotResolver.from_file(path)
+    assert len(info.value.message) < 400 + len(str(path))

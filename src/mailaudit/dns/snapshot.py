@@ -8,6 +8,7 @@ complete, ``NotCaptured`` otherwise.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -61,6 +62,10 @@ class SnapshotResolver:
             raise SnapshotError(
                 f"{p}: the DNS snapshot is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
             ) from exc
+        except ValueError as exc:
+            # Python reads at most 4,300 digits of an integer; no snapshot field needs more.
+            raise SnapshotError(f"{p}: the DNS snapshot holds a number too long to read "
+                                "(over 4,300 digits).") from exc
         except RecursionError as exc:
             # The json parser is recursive and bounded by the interpreter's recursion limit;
             # a real snapshot nests four levels.
@@ -157,30 +162,70 @@ def _captured_at(origin: str, value: object) -> float | None:
 
 def _validate_entry(origin: str, name: object, entry: object) -> None:
     if not isinstance(name, str) or not name:
-        raise SnapshotError(f"{origin}: record names must be non-empty strings, got {name!r}.")
+        raise SnapshotError(f"{origin}: record names must be non-empty strings, got {_shown(name)}.")
     if isinstance(entry, str):
         if entry not in ("NXDOMAIN", "TIMEOUT"):
-            raise SnapshotError(f"{origin}: {name}: a string entry must be \"NXDOMAIN\" or \"TIMEOUT\", got {entry!r}.")
+            raise SnapshotError(f"{origin}: {_cut(name)}: a string entry must be \"NXDOMAIN\" or "
+                                f"\"TIMEOUT\", got {_shown(entry)}.")
         return
     if not isinstance(entry, dict):
-        raise SnapshotError(f"{origin}: {name}: expected an object of record types, \"NXDOMAIN\" or \"TIMEOUT\".")
+        raise SnapshotError(f"{origin}: {_cut(name)}: expected an object of record types, "
+                            "\"NXDOMAIN\" or \"TIMEOUT\".")
     for rdtype, answers in entry.items():
+        where = f"{origin}: {_cut(name)}"
         if rdtype not in RDTYPES:
-            raise SnapshotError(f"{origin}: {name}: unknown record type {rdtype!r} (known: {', '.join(RDTYPES)}).")
+            raise SnapshotError(f"{where}: unknown record type {_shown(rdtype)} "
+                                f"(known: {', '.join(RDTYPES)}).")
         if not isinstance(answers, list):
-            raise SnapshotError(f"{origin}: {name}: {rdtype} must be a list of answers.")
+            raise SnapshotError(f"{where}: {rdtype} must be a list of answers.")
         if rdtype == "MX":
             for mx in answers:
-                if not (isinstance(mx, list) and len(mx) == 2 and isinstance(mx[0], int) and isinstance(mx[1], str)):
-                    raise SnapshotError(f"{origin}: {name}: each MX answer is [preference, host], got {mx!r}.")
+                if not (isinstance(mx, list) and len(mx) == 2 and _is_preference(mx[0])
+                        and isinstance(mx[1], str)):
+                    raise SnapshotError(f"{where}: each MX answer is [preference 0-65535, host], "
+                                        f"got {_shown(mx)}.")
         elif rdtype == "TXT":
             for v in answers:
                 if not (isinstance(v, str) or (isinstance(v, list) and all(isinstance(s, str) for s in v))):
-                    raise SnapshotError(f"{origin}: {name}: each TXT answer is a string, got {v!r}.")
+                    raise SnapshotError(f"{where}: each TXT answer is a string, got {_shown(v)}.")
+        elif rdtype in _ADDRESS_FAMILY:
+            for v in answers:
+                if not _is_address(v, _ADDRESS_FAMILY[rdtype]):
+                    raise SnapshotError(f"{where}: each {rdtype} answer is an IPv"
+                                        f"{_ADDRESS_FAMILY[rdtype]} address, got {_shown(v)}.")
         else:
             for v in answers:
                 if not isinstance(v, str):
-                    raise SnapshotError(f"{origin}: {name}: each {rdtype} answer is a string, got {v!r}.")
+                    raise SnapshotError(f"{where}: each {rdtype} answer is a string, got {_shown(v)}.")
+
+
+_ADDRESS_FAMILY = {"A": 4, "AAAA": 6}
+
+
+def _is_address(value: object, version: int) -> bool:
+    """An address of that family, as a resolver hands it back (RFC 1035 §3.4.1, RFC 3596 §2.2):
+    a check must never meet an A answer that is a name, or an IPv6 address under A."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return ipaddress.ip_address(value).version == version
+    except ValueError:
+        return False
+
+
+def _is_preference(value: object) -> bool:
+    """An MX preference is a 16-bit unsigned integer (RFC 1035 §3.3.9); JSON's true is not one."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0xFFFF
+
+
+def _shown(value: object) -> str:
+    """A snapshot value for an error message: repr'd and cut, so a hostile snapshot cannot fill
+    the terminal."""
+    return _cut(repr(value))
+
+
+def _cut(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def write_snapshot(path: str | Path, records: Mapping[str, Entry], *, complete: bool = False,
