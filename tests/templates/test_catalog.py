@@ -186,3 +186,23 @@ def test_unverified_dkim_needs_note(tmp_path: Path) -> None:
                         "    dkim:\n      - {domain: acme.example, verified: false}\n"
                         "    source: test\n    evidence: SAMPLE\n    templates")
     assert "needs a note" in error_of(tmp_path, text)
+
+
+@pytest.mark.parametrize("value", ["0x40", "0o17", "0100", "1:30", "1_000", "+5", "1" + "0" * 5000,
+                                   "1234567890"],
+                         ids=["hex", "octal-0o", "octal-yaml11", "base-60", "underscore", "plus",
+                              "5001-digits", "10-digits"])
+def test_numbers_are_plain_decimal(tmp_path: Path, value: str) -> None:
+    # YAML 1.1 reads all of these as integers; int() then raised a bare ValueError (0x40,
+    # 1:30, 5,001 digits) or read another number than YAML meant (0100 is octal 64 there).
+    text = GOOD.replace("user_controlled: true}", f"user_controlled: true, max_len: {value}}}")
+    message = error_of(tmp_path, text)
+    assert "acme.yaml:20:" in message and "max_len: expected a whole number" in message
+    assert len(message) < 400
+
+
+def test_plain_numbers_still_load(tmp_path: Path) -> None:
+    for value in ("7", "256", "999999999"):
+        text = GOOD.replace("user_controlled: true}", f"user_controlled: true, max_len: {value}}}")
+        template = load_catalog([write(tmp_path, text)]).template("acme.notice")
+        assert template is not None and template.slots["org"].params["max_len"] == int(value)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import field, replace
 from pathlib import Path
@@ -162,6 +163,11 @@ class SenderClaim:
     domains: tuple[str, ...] = ()  # the domains a header claim names (Return-Path, d=)
 
 
+_MAX_DIGITS = 9
+# Compiled on first use (re's own cache): only a pack read from YAML needs it.
+_DECIMAL = rf"0|[1-9][0-9]{{0,{_MAX_DIGITS - 1}}}"
+
+
 class _Ctx:
     def __init__(self, file: str) -> None:
         self.file = file
@@ -207,10 +213,17 @@ class _Ctx:
     def integer(self, node: yaml.Node, where: str) -> int:
         if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:int":
             raise self.fail(node, f"{where}: expected a whole number")
-        value = int(str(node.value))
-        if value < 0:
+        raw = str(node.value)
+        if raw.startswith("-") and raw[1:].isdigit():
             raise self.fail(node, f"{where}: must not be negative")
-        return value
+        # YAML 1.1 also reads 0x40, 0o17, 0100 (octal), 1_000 and 1:30 (base 60) as numbers:
+        # a pack says what it means in plain decimal, and no limit needs ten digits (Python
+        # refuses to read more than 4,300).
+        if not re.fullmatch(_DECIMAL, raw):
+            shown = raw if len(raw) <= 20 else raw[:20] + "…"
+            raise self.fail(node, f"{where}: expected a whole number in plain decimal, at most "
+                                  f"{_MAX_DIGITS} digits without leading zeros (got {shown!r})")
+        return int(raw)
 
     def seq(self, node: yaml.Node, where: str) -> list[yaml.Node]:
         if not isinstance(node, yaml.SequenceNode):
