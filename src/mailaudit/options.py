@@ -27,6 +27,11 @@ class Limits:
     max_snapshot_bytes: int = 256 * 1024 * 1024  # a --dns-snapshot file (loaded once per run)
 
 
+def has_time_budget(seconds: float) -> bool:
+    """``max_seconds`` is a budget when positive and finite; 0, inf or NaN means none."""
+    return 0 < seconds < float("inf")
+
+
 @record
 class AuditOptions:
     """What one audit may do. ``recompute`` False: recorded results only (no DNS needed)."""

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from mailaudit.audit import AuditTimeout, audit_item, error_result
 from mailaudit.dns import DnsConfig
 from mailaudit.model import AuditResult, ExitCode, RawMessage, SourceError, Verdict
-from mailaudit.options import AuditOptions, Limits
+from mailaudit.options import AuditOptions, Limits, has_time_budget
 from mailaudit.records import record
 from mailaudit.resume import resume_key
 from mailaudit.sources import MboxRange
@@ -95,6 +95,9 @@ class RunConfig:
         return resolver, catalog
 
 
+_MIN_TICK = 0.01  # seconds between watchdog ticks at the least
+
+
 class Watchdog:
     """The per-message time budget (``Limits.max_seconds``) in this (main) thread, from one
     periodic SIGALRM timer: each ``tick`` it raises AuditTimeout if the message being audited
@@ -106,8 +109,8 @@ class Watchdog:
     four system calls (the handler in, the timer on, the timer off, the handler back) and cost
     26-42 us a message in all, measured, more than the calls themselves, as each system call
     also leaves the caches colder. A budget ends at most one tick late (a quarter of it, at
-    most 0.5 s). Off the main thread, or without ``setitimer``, it stays inactive: Dask's
-    worker threads use ``engines.dask.thread_time_budget`` instead."""
+    most 0.5 s and at least 10 ms). Off the main thread, or without ``setitimer``, it stays
+    inactive: Dask's worker threads use ``engines.dask.thread_time_budget`` instead."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -116,7 +119,7 @@ class Watchdog:
         self._previous: Any = None
 
     def __enter__(self) -> Watchdog:
-        if self.seconds <= 0 or not hasattr(signal, "setitimer"):
+        if not has_time_budget(self.seconds) or not hasattr(signal, "setitimer"):
             return self
         try:
             self._previous = signal.signal(signal.SIGALRM, self._tick)
@@ -126,7 +129,9 @@ class Watchdog:
         # (libpff): their reads restart instead of failing with EINTR. Waits in select/poll
         # (live DNS) are still interrupted, so a budget also ends a message waiting on DNS.
         signal.siginterrupt(signal.SIGALRM, False)
-        tick = min(0.5, self.seconds / 4)
+        # Never under _MIN_TICK: a 1 us budget ticked every 250 ns, a signal storm in which
+        # the process spent all its time in the kernel and audited nothing.
+        tick = max(_MIN_TICK, min(0.5, self.seconds / 4))
         signal.setitimer(signal.ITIMER_REAL, tick, tick)
         self.active = True
         return self

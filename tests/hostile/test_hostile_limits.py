@@ -7,6 +7,9 @@ import dataclasses
 import json
 import re
 import signal
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -223,12 +226,53 @@ def test_limit_option_dns_lookups(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("bad", ["max_headers", "nonsense=1", "max_headers=-1",
-                                 "max_headers=ten", "max_seconds=0"])
+                                 "max_headers=ten", "max_seconds=0", "max_seconds=nan",
+                                 "max_seconds=inf", "max_seconds=-inf", "max_seconds=1e400",
+                                 "max_dns_lookups=1e400"])
 def test_bad_limit_option_is_a_usage_error(bad: str, tmp_path: Path) -> None:
     path = tmp_path / "m.eml"
     path.write_bytes(patho.simple())
     result = CliRunner().invoke(cli, ["check", str(path), "--offline", "--limit", bad])
     assert result.exit_code == 2
+    if "max_seconds=" in bad and bad != "max_seconds=0":
+        assert "must be a finite number" in result.output  # nan passed "<= 0" before
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs setitimer")
+def test_tiny_time_budget_is_not_a_signal_storm(tmp_path: Path) -> None:
+    """A 1 us budget made the watchdog tick every 250 ns: the process spent a minute in the
+    kernel (103 s of system time on two cores) and audited nothing. Ticks are at least 10 ms
+    apart now, so each message ends as a time-budget error record, promptly."""
+    for i in range(5):
+        (tmp_path / f"m{i}.eml").write_bytes(patho.simple())
+    out = tmp_path / "out.jsonl"
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "mailaudit", "check", str(tmp_path), "--offline",
+                           "--format", "jsonl", "--jobs", "1", "-o", str(out), "--limit",
+                           "max_seconds=0.000001"], capture_output=True, timeout=120)
+    assert time.perf_counter() - started < 60
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == 5, done.stderr
+    assert {r["error"]["code"] if r["error"] else r["verdict"] for r in records} <= {
+        "time-budget", "unknown-sender", "unauthenticated"}
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), 0.0, -1.0])
+def test_a_budget_that_is_not_a_positive_finite_number_means_none(seconds: float) -> None:
+    from mailaudit.engines.dask import thread_time_budget
+    from mailaudit.run import Watchdog
+
+    with Watchdog(seconds) as watchdog:
+        assert not watchdog.active
+    failures: list[BaseException | None] = []
+    previous = threading.excepthook
+    threading.excepthook = lambda args: failures.append(args.exc_value)
+    try:
+        with thread_time_budget(seconds):  # Event.wait(inf) raised OverflowError in its timer
+            time.sleep(0.05)
+    finally:
+        threading.excepthook = previous
+    assert failures == []
 
 
 def test_part_limit_bounds_parse_time() -> None:

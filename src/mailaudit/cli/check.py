@@ -7,6 +7,7 @@ builds the writer and hands ``run`` the format's encode function.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Iterable
@@ -38,6 +39,8 @@ def parse_limits(values: tuple[str, ...]) -> dict[str, float | int]:
             out[name] = float(raw) if name == "max_seconds" else int(raw)
         except ValueError:
             raise click.BadParameter(f"{v!r}: {raw!r} is not a number", param_hint="--limit") from None
+        if not math.isfinite(out[name]):
+            raise click.BadParameter(f"{v!r}: must be a finite number", param_hint="--limit")
         if out[name] <= 0:
             raise click.BadParameter(f"{v!r}: must be positive", param_hint="--limit")
     return out

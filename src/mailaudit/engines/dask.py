@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from mailaudit.audit import AuditTimeout, error_result
 from mailaudit.errors import MailauditError
 from mailaudit.model import AuditResult, ExitCode, MessageRef, RawMessage, SourceError
+from mailaudit.options import has_time_budget
 from mailaudit.records import record
 from mailaudit.resume import resume_key
 
@@ -299,7 +300,7 @@ def list_shard(shard: Shard, config: RunConfig) -> ShardResult:
 def thread_time_budget(seconds: float) -> Iterator[None]:
     """Raise AuditTimeout in the calling thread after ``seconds`` (and every half second
     after that, like ``run.Watchdog``: a bare ``except:`` may swallow one)."""
-    if seconds <= 0:
+    if not has_time_budget(seconds):  # Event.wait(inf) raises OverflowError
         yield
         return
     import ctypes
