@@ -26,6 +26,7 @@ from mailaudit.templates.learn import (
     tokens,
     too_long,
 )
+from mailaudit.templates.normalise import normalise
 
 
 def _sample(n: int, subject: str, *texts: str, address: str = "pay@northwind-traders.example",
@@ -259,3 +260,19 @@ def test_display_name_pattern_loads(tmp_path: Path) -> None:
     assert len(sender.display_names) == 1
     dn = sender.display_names[0]
     assert [s.slot_type for s in dn.segments if s.is_slot] == ["person_name"]
+
+
+def test_lone_surrogates_make_a_pack_that_loads(tmp_path: Path) -> None:
+    # A UTF-7 part's "+2AA-" decodes to U+D800; PyYAML wrote it as "\uD800", which its own
+    # reader refused ("found invalid Unicode character escape code"): the pack did not load.
+    samples = [Sample(**{**{f: getattr(s, f) for f in s.__dataclass_fields__},
+                         "subject": s.subject + " \ud800",
+                         "texts": tuple(t.replace("Hi there", "Hi \udc00there") for t in s.texts)})
+               for s in _requests(5)]
+    [pack] = learn(samples, min_samples=3).packs
+    path = tmp_path / pack.filename
+    text = pack_yaml(pack)
+    path.write_text(text, "utf-8")
+    assert "\ufffd" in text
+    assert load_file(path, pack.filename).senders
+    assert normalise("a\ud800b\udfff") == "a\ufffdb\ufffd"

@@ -31,7 +31,7 @@ from typing import Any
 
 from mailaudit.parse.domains import org_domain_or_self
 from mailaudit.records import record
-from mailaudit.templates.normalise import match_key, normalise
+from mailaudit.templates.normalise import match_key, normalise, without_surrogates
 from mailaudit.templates.signals import domain_allowed, find_signals_normalised
 from mailaudit.templates.slots import SLOT_TYPES, check_slot
 
@@ -1002,8 +1002,20 @@ def pack_yaml(pack: Pack) -> str:
 
     head = ("# Learned by `mailaudit templates learn` from genuine mail. Review before use: the\n"
             "# fixed text is what every sample shared; slots are what varied.\n")
-    return head + yaml.safe_dump(dict(pack.data), sort_keys=False, allow_unicode=True,
-                                 width=100, default_flow_style=False)
+    return head + yaml.safe_dump(_storable(dict(pack.data)), sort_keys=False,
+                                 allow_unicode=True, width=100, default_flow_style=False)
+
+
+def _storable(value: Any) -> Any:
+    """``value`` with no lone surrogate in any string: PyYAML writes one as an escape
+    ("\\uD800") that its own reader refuses, so the pack would not load."""
+    if isinstance(value, str):
+        return without_surrogates(value)
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(v) for v in value]
+    return value
 
 
 # ---------------------------------------------------------------------------------------------

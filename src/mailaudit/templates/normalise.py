@@ -38,6 +38,9 @@ _INVISIBLE = re.compile("[" + "".join(
     f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" if hi > lo else re.escape(chr(lo))
     for lo, hi in _INVISIBLE_RANGES) + "]")
 _WHITESPACE = re.compile(r"\s+")
+# A lone surrogate is no character: decoders hand them on (UTF-7 "+2AA-" is U+D800, and
+# "surrogateescape" makes them of undecodable bytes), and no YAML or UTF-8 writer takes one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Cyrillic and Greek letters that render like Latin ones (Unicode confusables, the subset seen
 # in brand lures). Applied after lower-casing, so only lower-case forms are listed.
@@ -107,10 +110,16 @@ def normalise(text: str) -> str:
     if not text:
         return ""
     if not text.isascii():
+        text = without_surrogates(text)
         text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)))
     elif not text.isprintable():
         text = _INVISIBLE.sub("", text)
     return _sub_chunked(_WHITESPACE, " ", text, _RUN_END).strip()
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD, the replacement character."""
+    return _SURROGATE.sub("\ufffd", text) if not text.isascii() else text
 
 
 def match_key(norm: str) -> str:
