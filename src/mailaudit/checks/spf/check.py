@@ -30,6 +30,7 @@ from mailaudit.dns.budget import BudgetResolver
 from mailaudit.dns.memo import remember, run_memo
 from mailaudit.model import CheckResult, Envelope, PropValue
 from mailaudit.records import record
+from mailaudit.standins import OnFirstUse, standing_in
 
 _MAX_IDENTITY = 1024  # RFC 5321 §4.5.3.1: paths are at most 256 octets; leave room, stay bounded
 _MEMO_SIZE = 4096
@@ -190,18 +191,11 @@ def _import_pyspf() -> Any:
             stand_ins[name] = module
         package.rdatatype.SPF = 99  # pyspf patches it in otherwise
     if "email.message" not in sys.modules:
-        stand_ins["email.message"] = _OnFirstUse("email.message", Message=_email_message)
+        stand_ins["email.message"] = OnFirstUse("email.message", Message=_email_message)
     if "socket" not in sys.modules:
-        stand_ins["socket"] = _OnFirstUse("socket")
-    saved = {name: sys.modules[name] for name in stand_ins if name in sys.modules}
-    sys.modules.update(stand_ins)
-    try:
+        stand_ins["socket"] = OnFirstUse("socket")
+    with standing_in(stand_ins):
         import spf
-    finally:
-        for name, module in stand_ins.items():
-            if sys.modules.get(name) is module:
-                del sys.modules[name]
-        sys.modules.update(saved)
     return spf
 
 
@@ -210,25 +204,6 @@ def _email_message(*args: Any, **kwargs: Any) -> Any:
     from email.message import Message
 
     return Message(*args, **kwargs)
-
-
-class _OnFirstUse(types.ModuleType):
-    """Stands for a module: the real one is imported the first time one of its names is read
-    (``preset`` names are answered without it)."""
-
-    def __init__(self, name: str, **preset: Any) -> None:
-        super().__init__(name)
-        vars(self).update(preset)
-
-    def __getattr__(self, attr: str) -> Any:
-        import importlib
-        import sys
-
-        if attr.startswith("__"):  # the import system's own questions (__path__, ...)
-            raise AttributeError(attr)
-        if sys.modules.get(self.__name__) is self:  # read while pyspf is still importing
-            del sys.modules[self.__name__]
-        return getattr(importlib.import_module(self.__name__), attr)
 
 
 def _build_query_class() -> Any:

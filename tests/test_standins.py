@@ -1,0 +1,62 @@
+"""The stand-ins start-up imports some libraries over (mailaudit.standins)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import types
+
+import pytest
+
+from mailaudit.standins import OnFirstUse, platform_system, standing_in
+from support.paths import REPO
+
+
+def test_a_stand_in_answers_its_presets_and_imports_the_real_module_for_the_rest() -> None:
+    import json
+
+    stand_in = OnFirstUse("json", answer=42)
+    assert stand_in.answer == 42
+    assert stand_in.dumps([1]) == "[1]"  # the real module, imported (here: already loaded)
+    assert stand_in.dumps is json.dumps
+    with pytest.raises(AttributeError):
+        _ = stand_in.__path__  # the import system's questions are not forwarded
+
+
+def test_standing_in_puts_back_what_was_there_and_removes_what_was_not() -> None:
+    real = sys.modules["json"]
+    absent = "mailaudit_test_absent_module"
+    with standing_in({"json": types.ModuleType("json"), absent: types.ModuleType(absent)}):
+        assert sys.modules["json"] is not real and absent in sys.modules
+    assert sys.modules["json"] is real and absent not in sys.modules
+
+
+def test_standing_in_cleans_up_when_the_import_fails() -> None:
+    with pytest.raises(ZeroDivisionError), standing_in({"json": types.ModuleType("json")}):
+        1 / 0  # noqa: B018
+    assert sys.modules["json"].dumps([]) == "[]"
+
+
+@pytest.mark.skipif(not hasattr(os, "uname"), reason="needs os.uname")
+def test_platform_system_is_what_platform_answers() -> None:
+    import platform
+
+    assert platform_system() == platform.system()
+
+
+@pytest.mark.skipif(not hasattr(os, "uname"), reason="needs os.uname")
+def test_click_and_uuid_work_over_the_platform_stand_in() -> None:
+    """The command line imports click (and so uuid) over a platform stand-in: uuid's platform
+    checks get the real answer, platform itself is not imported, and a later import of it is
+    the real module."""
+    code = ("import sys, mailaudit.cli, uuid\n"
+            "assert 'platform' not in sys.modules\n"
+            "import platform\n"
+            "assert platform.__file__ and uuid._LINUX == (platform.system() == 'Linux')\n"
+            "assert uuid.UUID(int=5).int == 5 and uuid.uuid4().version == 4\n"
+            "print('ok')\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=60, check=False)
+    assert done.stdout.strip() == "ok", done.stderr
