@@ -356,10 +356,16 @@ def mutate_txt(rng: random.Random, value: str) -> str:
 
 def mutate_records(rng: random.Random, records: dict[str, Any], raw: bytes
                    ) -> tuple[dict[str, Any], str]:
-    """The snapshot with one TXT answer mutated, and "name: value" for the report. A name the
-    message mentions (a signature's domain, a sender's) is chosen first, so the mutated answer
-    is one the audit asks for."""
+    """The snapshot with one name's answers mutated, and "name: value" for the report. A name
+    the message mentions (a signature's domain, a sender's) is chosen first, so the mutated
+    answer is one the audit asks for. Mostly one TXT answer (key, SPF, DMARC); a quarter of
+    the time a sender domain's A, AAAA, MX, PTR or CNAME answers instead (``_other_answers``)."""
     text = raw[:200_000].decode("latin-1").lower()
+    if rng.random() < 0.25:
+        hosts = [n for n in records if "._domainkey." not in n and not n.startswith("_dmarc.")
+                 and _asked_for(n, text)]
+        if hosts:
+            return _other_answers(rng, records, rng.choice(hosts), text)
     names = [n for n, v in records.items() if isinstance(v, dict) and v.get("TXT")]
     used = [n for n in names if _asked_for(n, text)]
     keys = [n for n in used if "._domainkey." in n]
@@ -368,6 +374,77 @@ def mutate_records(rng: random.Random, records: dict[str, Any], raw: bytes
     out = dict(records)
     out[name] = {**records[name], "TXT": [value]}
     return out, f"{name}: {value}"
+
+
+# Names a zone may hand back in MX, PTR and CNAME answers: empty, the root (RFC 7505's null MX),
+# over-long labels and names, empty labels, control and bidi characters, wildcards, punycode
+# that does not decode, and names that lead back to where they came from.
+HOSTILE_NAMES: tuple[str, ...] = (
+    "", ".", "..", "a..example", "-.example", "*.example", "x\x00y.example", "\u202eevil.example",
+    "xn--.example", "xn--zzzzzzzz-9999.example", "a" * 64 + ".example",
+    ".".join(["b" * 63] * 5), "c." * 127 + "example", "\u0435xample.com", "localhost",
+    "in-addr.arpa", "%{d}.example", "mx.example.", "MX.EXAMPLE",
+)
+_BRACKETED_IP = re.compile(r"\[(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})\]")
+# The SPF terms that make the evaluation ask for A, AAAA, MX and PTR answers.
+_LOOKUP_SPF: tuple[str, ...] = (
+    "v=spf1 a -all", "v=spf1 mx -all", "v=spf1 ptr -all", "v=spf1 a/24 mx//64 ptr ~all",
+    "v=spf1 a:%{d} mx:%{d}/0 -all", "v=spf1 mx mx mx mx mx mx mx mx mx mx -all",
+)
+
+
+def _hostile_name(rng: random.Random, domain: str, records: dict[str, Any]) -> str:
+    pick = rng.random()
+    if pick < 0.15:
+        return domain  # a name that points at itself
+    if pick < 0.3 and records:
+        return rng.choice(list(records))  # at another name of the snapshot
+    return rng.choice(HOSTILE_NAMES)
+
+
+def _addresses(rng: random.Random, family: int) -> list[str]:
+    """Valid addresses only (a snapshot refuses anything else), of every odd kind."""
+    if family == 4:
+        odd = ["0.0.0.0", "255.255.255.255", "127.0.0.1", "192.0.2.1", "10.0.0.1", "224.0.0.1"]
+        fresh = lambda: ".".join(str(rng.randrange(256)) for _ in range(4))  # noqa: E731
+    else:
+        odd = ["::", "::1", "::ffff:192.0.2.1", "2001:db8::1", "fe80::1", "ff02::1",
+               "64:ff9b::c000:201", "2002:c000:201::"]
+        fresh = lambda: ":".join(f"{rng.randrange(65536):x}" for _ in range(8))  # noqa: E731
+    count = rng.choice([0, 1, 2, 3, 50, 1000])
+    return [rng.choice(odd) if rng.random() < 0.6 else fresh() for _ in range(count)]
+
+
+def _other_answers(rng: random.Random, records: dict[str, Any], name: str, text: str
+                   ) -> tuple[dict[str, Any], str]:
+    """``name``'s A, AAAA, MX or CNAME answers replaced by hostile ones, or the PTR answers of
+    an address the message's Received fields name; half the time with an SPF record at
+    ``name`` that asks for them. CNAME replaces the whole entry (an alias holds no other
+    data, RFC 1034 §3.6.2)."""
+    rdtype = rng.choice(["A", "AAAA", "MX", "PTR", "CNAME"])
+    out = dict(records)
+    if rng.random() < 0.5:
+        spf = records.get(name)
+        out[name] = {**(spf if isinstance(spf, dict) else {}), "TXT": [rng.choice(_LOOKUP_SPF)]}
+    value: list[Any]
+    if rdtype == "PTR":
+        ips = _BRACKETED_IP.findall(text)
+        if ips:  # the client address SPF's ptr asks about (RFC 7208 §5.5)
+            name = ".".join(reversed(rng.choice(ips).split("."))) + ".in-addr.arpa"
+        value = [_hostile_name(rng, name, records) for _ in range(rng.choice([1, 2, 50]))]
+    elif rdtype in ("A", "AAAA"):
+        value = _addresses(rng, 4 if rdtype == "A" else 6)
+    elif rdtype == "MX":
+        value = [[rng.choice([0, 0, 10, 65535, rng.randrange(65536)]),
+                  _hostile_name(rng, name, records)]
+                 for _ in range(rng.choice([0, 1, 2, 20, 500]))]
+    else:
+        value = [_hostile_name(rng, name, records)]
+    current = out.get(name)
+    entry = dict(current) if isinstance(current, dict) else {}
+    out[name] = {"CNAME": value} if rdtype == "CNAME" else {**entry, rdtype: value}
+    shown = repr(value)
+    return out, f"{name}: {rdtype} {shown[:300]}{'…' if len(shown) > 300 else ''}"
 
 
 def _asked_for(name: str, text: str) -> bool:
@@ -619,7 +696,9 @@ def run_worker(args: tuple[int, int, list[bytes], dict[str, Any], float, bool, i
             continue
         if mutate_dns:
             mutated, dns = mutate_records(rng, records, raw)
-            answers = SnapshotResolver(mutated, origin="fuzz")
+            # Through the snapshot's own checks: a mutant is what a snapshot file may hold.
+            answers = SnapshotResolver.from_document(
+                {"format": "mailaudit-dns/1", "records": mutated}, origin="fuzz")
             stats.dns_mutated += 1
         t0 = time.perf_counter()
         what = detail = ""

@@ -98,12 +98,13 @@ def _doc(entry: Any) -> str:
     (_doc({"A": ["192.0.2.1.example"]}), "each A answer is an IPv4 address"),
     (_doc({"A": [7]}), "each A answer is an IPv4 address"),
     (_doc({"AAAA": ["192.0.2.1"]}), "each AAAA answer is an IPv6 address"),
+    (_doc({"AAAA": ["fe80::1%eth0"]}), "each AAAA answer is an IPv6 address"),
     (_doc({"MX": [[True, "mx.example"]]}), "preference 0-65535"),
     (_doc({"MX": [[-1, "mx.example"]]}), "preference 0-65535"),
     (_doc({"MX": [[65536, "mx.example"]]}), "preference 0-65535"),
     ('{"format": "mailaudit-dns/1", "records": {"a.example": {"MX": [[1' + "0" * 5000
      + ', "mx.example"]]}}}', "number too long to read"),
-], ids=["a-text", "a-v6", "a-name", "a-int", "aaaa-v4", "mx-bool", "mx-negative", "mx-17-bit",
+], ids=["a-text", "a-v6", "a-name", "a-int", "aaaa-v4", "aaaa-zone", "mx-bool", "mx-negative", "mx-17-bit",
         "mx-5001-digits"])
 def test_answers_must_be_what_their_type_holds(tmp_path: Path, content: str,
                                                fragment: str) -> None:

@@ -86,10 +86,15 @@ def test_fixed_seed_run_with_mutated_dns_answers_finds_nothing() -> None:
 
 
 def test_dns_mutants_are_bounded_and_asked_for() -> None:
-    """A mutated answer stays within MAX_TXT_CHARS, replaces one answer only, and is one the
-    message asks for when it names any (its signature's key first)."""
+    """A mutated answer stays within MAX_TXT_CHARS, changes one name only, is one the message
+    asks for when it names any (its signature's key first), and loads as a snapshot. A
+    quarter of the mutants replace a sender domain's A, AAAA, MX or CNAME answers, or the
+    PTR answers of the address its Received field names."""
     fuzz = _fuzz_module()
-    message = (b"DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=sel; h=from; bh=x; b=y\r\n"
+    from mailaudit.dns.snapshot import SnapshotResolver
+
+    message = (b"Received: from mx.example.com (mx.example.com [192.0.2.25]) by mx.example.net\r\n"
+               b"DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=sel; h=from; bh=x; b=y\r\n"
                b"From: a@example.com\r\n\r\nbody\r\n")
     records: dict[str, Any] = {
         "sel._domainkey.example.com": {"TXT": ["v=DKIM1; k=rsa; p=QUJD"]},
@@ -97,18 +102,27 @@ def test_dns_mutants_are_bounded_and_asked_for() -> None:
         "example.com": {"TXT": ["v=spf1 -all"], "A": ["192.0.2.1"]},
         "gone.example": "NXDOMAIN",
     }
-    seen: set[str] = set()
-    for seed in range(200):
-        out, dns = fuzz.mutate_records(random.Random(seed), records, message)
-        name, _, value = dns.partition(": ")
-        seen.add(name)
-        assert len(value) <= fuzz.MAX_TXT_CHARS
-        assert out[name]["TXT"] == [value]
-        assert {n: v for n, v in out.items() if n != name} == {
-            n: v for n, v in records.items() if n != name}
+    changed_names: set[str] = set()
+    changed_types: set[str] = set()
+    for seed in range(400):
+        out, report = fuzz.mutate_records(random.Random(seed), records, message)
+        SnapshotResolver.from_document({"format": "mailaudit-dns/1", "records": out})
+        changed = {n for n in out if out[n] != records.get(n)}
+        assert changed and len(changed) <= 2, changed  # the PTR name and the SPF asking for it
+        assert report.split(": ", 1)[0] in changed
+        for name in changed:
+            before = records.get(name)
+            types = {t for t in out[name] if not isinstance(before, dict)
+                     or out[name].get(t) != before.get(t)}
+            changed_types |= types
+            changed_names.add(name)
+            for value in out[name].get("TXT", []):
+                assert len(value) <= fuzz.MAX_TXT_CHARS
         assert records["sel._domainkey.example.com"]["TXT"] == ["v=DKIM1; k=rsa; p=QUJD"]
-    assert seen == {"sel._domainkey.example.com", "example.com"}
-    assert out["example.com"]["A"] == ["192.0.2.1"]
+    assert changed_names == {"sel._domainkey.example.com", "example.com",
+                             "25.2.0.192.in-addr.arpa"}
+    assert changed_types == {"TXT", "A", "AAAA", "MX", "PTR", "CNAME"}
+    assert records["example.com"] == {"TXT": ["v=spf1 -all"], "A": ["192.0.2.1"]}
 
 
 def test_random_keys_cover_the_costly_ones() -> None:

@@ -205,7 +205,7 @@ _ADDRESS_FAMILY = {"A": 4, "AAAA": 6}
 def _is_address(value: object, version: int) -> bool:
     """An address of that family, as a resolver hands it back (RFC 1035 §3.4.1, RFC 3596 §2.2):
     a check must never meet an A answer that is a name, or an IPv6 address under A."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "%" in value:  # a DNS answer has no zone ("fe80::1%eth0")
         return False
     try:
         return ipaddress.ip_address(value).version == version
