@@ -311,7 +311,8 @@ def thread_time_budget(seconds: float) -> Iterator[None]:
     active = [True]
 
     def fire() -> None:
-        if done.wait(seconds):
+        # Event.wait raises OverflowError past threading.TIMEOUT_MAX (about 292 years).
+        if done.wait(min(seconds, threading.TIMEOUT_MAX)):
             return
         while True:
             with lock:
