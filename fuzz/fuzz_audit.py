@@ -419,8 +419,8 @@ def _other_answers(rng: random.Random, records: dict[str, Any], name: str, text:
                    ) -> tuple[dict[str, Any], str]:
     """``name``'s A, AAAA, MX or CNAME answers replaced by hostile ones, or the PTR answers of
     an address the message's Received fields name; half the time with an SPF record at
-    ``name`` that asks for them. CNAME replaces the whole entry (an alias holds no other
-    data, RFC 1034 §3.6.2)."""
+    ``name`` that asks for them. A CNAME replaces the whole entry, such a record included (an
+    alias holds no other data, RFC 1034 §3.6.2): its SPF is then the target's."""
     rdtype = rng.choice(["A", "AAAA", "MX", "PTR", "CNAME"])
     out = dict(records)
     if rng.random() < 0.5:
