@@ -130,9 +130,7 @@ def _audit(raw: bytes, *, resolver: Resolver | None, catalog: Catalog | None,
             error=error, seconds=time.perf_counter() - started,
         ), msg
     except AuditTimeout:
-        return error_result(ref, "time-budget",
-                            f"audit stopped after {options.limits.max_seconds:g} s "
-                            "(limit max_seconds); the message is left unjudged", parent=parent), None
+        return _out_of_time(ref, options, parent), None
     except RecursionError:
         return error_result(ref, "too-deep", "message structure is nested too deeply to audit",
                             parent=parent), None
@@ -140,9 +138,32 @@ def _audit(raw: bytes, *, resolver: Resolver | None, catalog: Catalog | None,
         return error_result(ref, "too-large", "message needs more memory than allowed to audit",
                             parent=parent), None
     except Exception as exc:
+        if _caused_by_timeout(exc):
+            return _out_of_time(ref, options, parent), None
         return error_result(ref, "internal-error",
                             f"mailaudit could not audit this message ({type(exc).__name__}: {exc}); "
                             "please report it with the message attached", parent=parent), None
+
+
+def _out_of_time(ref: MessageRef, options: AuditOptions, parent: MessageRef | None) -> AuditResult:
+    return error_result(ref, "time-budget",
+                        f"audit stopped after {options.limits.max_seconds:g} s "
+                        "(limit max_seconds); the message is left unjudged", parent=parent)
+
+
+def _caused_by_timeout(exc: BaseException) -> bool:
+    """Is ``exc`` the time budget, re-raised as another exception? Python wraps an exception
+    raised while a class is created (``__set_name__``) in RuntimeError, so an alarm that lands
+    in a module imported on first use mid-audit arrived as "RuntimeError: Error calling
+    __set_name__ ...", an internal error instead of the budget."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, AuditTimeout):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 _last_at: tuple[AuditOptions, float, AuditOptions] | None = None

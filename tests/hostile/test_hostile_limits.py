@@ -258,6 +258,22 @@ def test_tiny_time_budget_is_not_a_signal_storm(tmp_path: Path) -> None:
         "time-budget", "limit-dns-lookups", "unknown-sender", "unauthenticated"}
 
 
+def test_a_budget_that_lands_while_a_class_is_made_is_still_the_budget() -> None:
+    """Python wraps an exception raised in ``__set_name__`` in RuntimeError. An alarm landing
+    while a module imported on first use defined its classes (seen: templates.slots, with a
+    1 us budget, about one run in 25) was reported as an internal error."""
+    from mailaudit.audit import AuditTimeout, _caused_by_timeout
+
+    class Alarm:
+        def __set_name__(self, owner: type, name: str) -> None:
+            raise AuditTimeout()
+
+    with pytest.raises(RuntimeError) as info:
+        type("SlotType", (), {"field": Alarm()})
+    assert _caused_by_timeout(info.value)
+    assert not _caused_by_timeout(RuntimeError("a bug of ours"))
+
+
 def _thread_budget_failures(seconds: float) -> list[BaseException | None]:
     """What Dask's per-thread budget raised in its own timer thread, over a 50 ms audit."""
     from mailaudit.engines.dask import thread_time_budget
