@@ -5,6 +5,18 @@ from __future__ import annotations
 from mailaudit.model import ExitCode
 
 
+def cut(text: str, limit: int) -> str:
+    """``text`` for a sentence: at most ``limit`` characters and an ellipsis, so a hostile
+    message, record or file cannot fill the report or the terminal."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def exception_text(exc: BaseException, limit: int = 200) -> str:
+    """What a library's exception says, on one line and cut; its type's name when it says
+    nothing."""
+    return cut(" ".join(str(exc).split()), limit) or type(exc).__name__
+
+
 class MailauditError(Exception):
     """An error a user can cause, with a sentence that says what to do next."""
 

@@ -16,7 +16,7 @@ import dns.rdatatype
 import dns.resolver
 
 from mailaudit.dns.base import MX, NoData, NXDomain, TempFail, normalise_name
-from mailaudit.errors import DnsUnusableError
+from mailaudit.errors import DnsUnusableError, exception_text
 
 
 class LiveResolver:
@@ -32,7 +32,7 @@ class LiveResolver:
                 self._resolver = dns.resolver.Resolver(configure=True)
             except dns.exception.DNSException as exc:
                 raise DnsUnusableError(
-                    f"no usable system DNS configuration ({_short(exc)}); give --nameserver IP "
+                    f"no usable system DNS configuration ({exception_text(exc)}); give --nameserver IP "
                     "or replay a snapshot with --dns-snapshot FILE.") from None
             self._resolver.port = port
         self._resolver.timeout = timeout
@@ -61,9 +61,9 @@ class LiveResolver:
         except dns.exception.Timeout:
             raise TempFail(key, rdtype, "timed out") from None
         except dns.resolver.NoNameservers as exc:
-            raise TempFail(key, rdtype, f"no server answered ({_short(exc)})") from None
+            raise TempFail(key, rdtype, f"no server answered ({exception_text(exc)})") from None
         except dns.exception.DNSException as exc:
-            raise TempFail(key, rdtype, _short(exc)) from None
+            raise TempFail(key, rdtype, exception_text(exc)) from None
         except OSError as exc:
             raise TempFail(key, rdtype, f"network error ({exc.strerror or exc})") from None
         return list(answer)
@@ -131,7 +131,3 @@ def _nameserver(spec: str, default_port: int) -> dns.nameserver.Do53Nameserver:
         ) from None
     return dns.nameserver.Do53Nameserver(host, port)
 
-
-def _short(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) <= 200 else text[:197] + "..."

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mailaudit.dns.base import MX, NoData, NotCaptured, NXDomain, TempFail, normalise_name
-from mailaudit.errors import SnapshotError
+from mailaudit.errors import SnapshotError, cut
 
 FORMAT = "mailaudit-dns/1"
 RDTYPES = ("TXT", "A", "AAAA", "MX", "PTR", "CNAME")
@@ -165,14 +165,14 @@ def _validate_entry(origin: str, name: object, entry: object) -> None:
         raise SnapshotError(f"{origin}: record names must be non-empty strings, got {_shown(name)}.")
     if isinstance(entry, str):
         if entry not in ("NXDOMAIN", "TIMEOUT"):
-            raise SnapshotError(f"{origin}: {_cut(name)}: a string entry must be \"NXDOMAIN\" or "
+            raise SnapshotError(f"{origin}: {cut(name, 80)}: a string entry must be \"NXDOMAIN\" or "
                                 f"\"TIMEOUT\", got {_shown(entry)}.")
         return
     if not isinstance(entry, dict):
-        raise SnapshotError(f"{origin}: {_cut(name)}: expected an object of record types, "
+        raise SnapshotError(f"{origin}: {cut(name, 80)}: expected an object of record types, "
                             "\"NXDOMAIN\" or \"TIMEOUT\".")
     for rdtype, answers in entry.items():
-        where = f"{origin}: {_cut(name)}"
+        where = f"{origin}: {cut(name, 80)}"
         if rdtype not in RDTYPES:
             raise SnapshotError(f"{where}: unknown record type {_shown(rdtype)} "
                                 f"(known: {', '.join(RDTYPES)}).")
@@ -221,11 +221,7 @@ def _is_preference(value: object) -> bool:
 def _shown(value: object) -> str:
     """A snapshot value for an error message: repr'd and cut, so a hostile snapshot cannot fill
     the terminal."""
-    return _cut(repr(value))
-
-
-def _cut(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
+    return cut(repr(value), 80)
 
 
 def write_snapshot(path: str | Path, records: Mapping[str, Entry], *, complete: bool = False,

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mailaudit.audit import AuditTimeout, error_result
-from mailaudit.errors import MailauditError
+from mailaudit.errors import MailauditError, exception_text
 from mailaudit.model import AuditResult, ExitCode, MessageRef, RawMessage, SourceError
 from mailaudit.options import has_time_budget
 from mailaudit.records import record
@@ -352,7 +352,7 @@ def connect(scheduler: str | None, *, workers: int | None = None) -> Iterator[An
         try:
             client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
-            raise EngineError(f"no Dask scheduler at {scheduler} ({_short(exc)}); start one "
+            raise EngineError(f"no Dask scheduler at {scheduler} ({exception_text(exc)}); start one "
                               "with `dask scheduler` or check the address") from None
         try:
             yield client
@@ -378,10 +378,6 @@ def connect(scheduler: str | None, *, workers: int | None = None) -> Iterator[An
         finally:
             cluster.close()
 
-
-def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())[:200]
-    return text or type(exc).__name__
 
 
 def run_dask(paths: Sequence[str], config: RunConfig, *, client: Any, encode: Encode,
@@ -486,7 +482,7 @@ def _task_failed(shard: Shard, exc: BaseException) -> AuditResult:
     where = f" [{shard.ref().locator}]" if shard.ref().locator else ""
     return error_result(shard.ref(), "engine-error",
                         f"{shard.path}{where}: the Dask task reading this input failed "
-                        f"({type(exc).__name__}: {_short(exc)}); the batch went on without it, "
+                        f"({type(exc).__name__}: {exception_text(exc)}); the batch went on without it, "
                         "please report this")
 
 
@@ -519,7 +515,7 @@ def _retry_items(client: Any, shard: Shard, config_future: Any,
             if not _killed(exc):
                 yield _encoded(encode, [error_result(MessageRef(path, locator), "engine-error",
                                                  f"the Dask task auditing this message failed "
-                                                 f"({type(exc).__name__}: {_short(exc)}); the "
+                                                 f"({type(exc).__name__}: {exception_text(exc)}); the "
                                                  "batch went on without it, please report this")])
                 continue
             yield _encoded(encode, [error_result(MessageRef(path, locator), "worker-crashed",

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from mailaudit.errors import CatalogError
+from mailaudit.errors import CatalogError, cut
 from mailaudit.records import record
 from mailaudit.templates import DATA_DIR
 from mailaudit.templates.patterns import PatternError, Segment, parse_pattern
@@ -220,7 +220,7 @@ class _Ctx:
         # a pack says what it means in plain decimal, and no limit needs ten digits (Python
         # refuses to read more than 4,300).
         if not re.fullmatch(_DECIMAL, raw):
-            shown = raw if len(raw) <= 20 else raw[:20] + "…"
+            shown = cut(raw, 20)
             raise self.fail(node, f"{where}: expected a whole number in plain decimal, at most "
                                   f"{_MAX_DIGITS} digits without leading zeros (got {shown!r})")
         return int(raw)

@@ -18,6 +18,7 @@ from typing import Any
 from mailaudit.checks.dkim import fast
 from mailaudit.checks.dkim.tags import TagList, parse_tags
 from mailaudit.dns.base import DnsOutcome, NoData, NotCaptured, NXDomain, Resolver, TempFail
+from mailaudit.errors import cut
 from mailaudit.model import CheckResult, Finding, PropValue, Severity
 from mailaudit.parse.message import ParsedMessage
 
@@ -268,14 +269,14 @@ def _dkimpy_verify(raw: bytes, idx: int, fetcher: KeyFetcher, tl: TagList,
         text = str(exc)
         if text.startswith("body hash mismatch"):
             return "fail", "body hash did not verify", "body-hash", 0
-        return "permerror", _short(text), "tags", 0
+        return "permerror", cut(text, 160), "tags", 0
     except dkim.KeyFormatError as exc:
-        return "permerror", _short(str(exc)), "key", 0
+        return "permerror", cut(str(exc), 160), "key", 0
     except Exception:  # dkimpy raises many kinds on hostile input; none is a sentence
         # (an AssertionError from its ASN.1 reader, for one, on a key it cannot read)
         refusal = _key_refusal(fetcher, tl)
         if refusal is not None:
-            return ("permerror", f"the public key could not be read: {_short(str(refusal))}",
+            return ("permerror", f"the public key could not be read: {cut(str(refusal), 160)}",
                     "key", 0)
         return ("permerror", "the DKIM-Signature header is malformed: its tags could not be "
                 "read as a signature", "tags", 0)
@@ -367,6 +368,3 @@ def _findings(view: fast.MessageView, idx: int, tags: dict[bytes, bytes]) -> lis
                            "signed with rsa-sha1, which RFC 8301 section 3.1 retires", where))
     return out
 
-
-def _short(text: str, limit: int = 160) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import field
 
+from mailaudit.errors import cut
 from mailaudit.records import record
 
 _LETTERS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -50,6 +51,5 @@ def parse_tags(value: bytes) -> TagList:
     return TagList(tags)
 
 
-def _show(b: bytes, limit: int = 40) -> str:
-    text = b.decode("utf-8", "replace")
-    return repr(text if len(text) <= limit else text[:limit] + "…")
+def _show(b: bytes) -> str:
+    return repr(cut(b.decode("utf-8", "replace"), 40))

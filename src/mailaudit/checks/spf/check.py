@@ -28,6 +28,7 @@ from weakref import WeakKeyDictionary
 from mailaudit.dns.base import NoData, NotCaptured, NXDomain, Resolver, TempFail
 from mailaudit.dns.budget import BudgetResolver
 from mailaudit.dns.memo import remember, run_memo
+from mailaudit.errors import cut
 from mailaudit.model import CheckResult, Envelope, PropValue
 from mailaudit.records import record
 from mailaudit.standins import OnFirstUse, standing_in
@@ -139,7 +140,7 @@ def _bare_path(mail_from: str | None) -> str:
 def _reason(result: str, text: str, domain: str) -> str:
     if result == "none" and not text:
         return f"no SPF record for {domain}"
-    return _shown(text, 512)  # pyspf's messages quote the record's term, of any length
+    return cut(text, 512)  # pyspf's messages quote the record's term, of any length
 
 
 _query_class: Any = None
@@ -222,7 +223,7 @@ def _build_query_class() -> Any:
             # (ValueError, which would surface as temperror). Any length of four digits or
             # more is beyond /128 and so a malformed record: permerror, like /33 is.
             if _LONG_CIDR.search(str(mech)):
-                raise spf.PermError("Invalid CIDR length", _shown(str(mech)))
+                raise spf.PermError("Invalid CIDR length", cut(str(mech), 80))
             return super().validate_mechanism(mech)
 
         def expand(self, s: Any, stripdot: bool = True) -> Any:
@@ -298,17 +299,13 @@ def _short_transformers(text: str, perm_error: type[Exception]) -> str:
             return item.group(0)
         digits = parts.group(2).lstrip("0")
         if not digits:
-            raise perm_error("macro digit transformer must be nonzero", _shown(item.group(0)))
+            raise perm_error("macro digit transformer must be nonzero", cut(item.group(0), 80))
         if len(digits) > _MAX_TRANSFORMER:
             digits = "9" * _MAX_TRANSFORMER
         return "%{" + parts.group(1) + digits + body[parts.end():] + "}"
 
     return _MACRO_ITEM.sub(shortened, text)
 
-
-def _shown(term: str, limit: int = 80) -> str:
-    """A record term for a reason: cut, so a hostile record cannot fill the report."""
-    return term if len(term) <= limit else term[:limit] + "…"
 
 
 def _answers(resolver: Resolver, name: str, qtype: str) -> list[Any]:
