@@ -87,9 +87,13 @@ def _doc(entry: Any) -> str:
     (_doc({"MX": [[65536, "mx.example"]]}), "preference 0-65535"),
     ('{"format": "mailaudit-dns/1", "records": {"a.example": {"MX": [[1' + "0" * 5000
      + ', "mx.example"]]}}}', "number too long to read"),
+    # One name spelled twice: before, the later entry won in silence, so a reader of the
+    # file could be shown one SPF record while the checks used the other.
+    ('{"format": "mailaudit-dns/1", "records": {"a.example": {"TXT": ["v=spf1 -all"]}, '
+     '"A.Example.": {"TXT": ["v=spf1 +all"]}}}', "a.example and A.Example. are the same name"),
 ], ids=["not-json", "not-object", "format-tag", "records-type", "bad-string", "bad-type",
         "bad-mx", "bad-txt", "not-list", "a-text", "a-v6", "a-name", "a-int", "aaaa-v4",
-        "aaaa-zone", "mx-bool", "mx-negative", "mx-17-bit", "mx-5001-digits"])
+        "aaaa-zone", "mx-bool", "mx-negative", "mx-17-bit", "mx-5001-digits", "same-name"])
 def test_snapshot_errors_name_the_file(tmp_path: Path, content: str, fragment: str) -> None:
     path = tmp_path / "broken.json"
     path.write_text(content, encoding="utf-8")
@@ -124,3 +128,16 @@ def test_hostile_values_are_cut_in_messages(tmp_path: Path) -> None:
     with pytest.raises(SnapshotError) as info:
         SnapshotResolver.from_file(path)
     assert len(info.value.message) < 400 + len(str(path))
+
+
+@pytest.mark.parametrize("records", [
+    {"a.example": {"A": ["not an address"]}},
+    {"a.example": {"MX": [(10, "mx.example")]}},  # a tuple is not what a snapshot holds
+    {"a.example": "GONE"},
+    {"a.example": {}, "A.EXAMPLE": {}},
+], ids=["a-text", "mx-tuple", "bad-string", "same-name"])
+def test_records_built_in_code_are_checked_too(records: dict[str, Any]) -> None:
+    # Before, only from_file and from_document checked; a library caller's mapping went
+    # straight to the checks.
+    with pytest.raises(SnapshotError, match="<memory>"):
+        SnapshotResolver(records)

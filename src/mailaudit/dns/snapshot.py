@@ -26,11 +26,16 @@ Entry = str | dict[str, list[Any]]
 
 
 class SnapshotResolver:
-    """A ``Resolver`` over snapshot data. Never opens a socket."""
+    """A ``Resolver`` over snapshot data. Never opens a socket.
+
+    The records are checked however they arrive (a file, a document, a mapping built in
+    code): a check must never meet an answer no resolver returns, and one name must not have
+    two entries (``Example.com`` and ``example.com.``), or a reader of the file could be shown
+    one answer while the checks use the other. Every problem is a ``SnapshotError``."""
 
     def __init__(self, records: Mapping[str, Entry], *, complete: bool = False,
                  origin: str = "<memory>", captured_at: float | None = None) -> None:
-        self.records: dict[str, Entry] = {normalise_name(k): v for k, v in records.items()}
+        self.records: dict[str, Entry] = _checked_records(origin, records)
         self.complete = complete
         self.origin = origin
         # When the answers were captured (Unix seconds): the evaluation time of a replay.
@@ -86,8 +91,6 @@ class SnapshotResolver:
         records = doc.get("records", {})
         if not isinstance(records, dict):
             raise SnapshotError(f"{origin}: \"records\" must be an object mapping names to answers.")
-        for name, entry in records.items():
-            _validate_entry(origin, name, entry)
         return cls(records, complete=bool(doc.get("complete", False)), origin=origin,
                    captured_at=_captured_at(origin, doc.get("captured_at")))
 
@@ -158,6 +161,21 @@ def _captured_at(origin: str, value: object) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.timestamp()
+
+
+def _checked_records(origin: str, records: Mapping[str, Entry]) -> dict[str, Entry]:
+    """The records by normalised name, each entry validated."""
+    checked: dict[str, Entry] = {}
+    spelled: dict[str, str] = {}
+    for name, entry in records.items():
+        _validate_entry(origin, name, entry)
+        key = normalise_name(name)
+        if key in checked:
+            raise SnapshotError(f"{origin}: {cut(spelled[key], 80)} and {cut(name, 80)} are the "
+                                "same name; a snapshot has one entry per name.")
+        checked[key] = entry
+        spelled[key] = name
+    return checked
 
 
 def _validate_entry(origin: str, name: object, entry: object) -> None:
