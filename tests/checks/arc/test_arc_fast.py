@@ -241,3 +241,16 @@ def test_generated_corpus_check_arc_equals_dkimpy_report() -> None:
             assert report.cv == "fail" and cv in ("fail", "temperror"), note
             continue
         assert (report.cv, report.reason) == (cv, reason), note
+
+
+def test_a_chain_dkimpy_refuses_says_what_dkimpy_said() -> None:
+    """An RSA seal whose selector publishes an Ed25519 key: the fast path steps aside and
+    dkimpy raises. The reason used to be only "malformed or incomplete"; it now carries
+    dkimpy's own words, cut and on one line."""
+    resolver = _resolver()
+    refused = [raw for note, raw in generated_corpus()[:200] if note.split("-", 1)[1] == "ed:none-intact"]
+    assert refused
+    report = check_arc(parsed(refused[0]), resolver)
+    assert report.cv == "fail"
+    assert report.reason.endswith(
+        "(dkimpy: ValueError: The signature must be exactly 64 bytes long)"), report.reason

@@ -23,6 +23,7 @@ from mailaudit.checks.dkim import fast
 from mailaudit.checks.dkim.check import KEYS, KeyFetcher
 from mailaudit.checks.dkim.tags import TagList, parse_tags
 from mailaudit.dns.base import Resolver
+from mailaudit.errors import cut
 from mailaudit.model import ArcReport, CheckResult
 from mailaudit.parse.authres import parse_authentication_results, split_arc_instance
 from mailaudit.parse.message import ParsedMessage
@@ -79,9 +80,13 @@ def validate_dkimpy(raw: bytes, fetcher: KeyFetcher, *, now: float | None = None
     try:
         with dkimpy_run(time.time() if now is None else now):
             cv, _results, reason = dkim.ARC(raw, minkey=1024).verify(dnsfunc=fetcher)
-    except Exception:  # dkimpy raises assorted errors on hostile chains; none is a sentence
+    except Exception as exc:  # dkimpy raises assorted errors on hostile chains, not sentences
+        # Its words (cut, on one line) still say which part was wrong ("missing parameter in
+        # AMS header", "unknown signature algorithm"), which the analyst needs.
+        said = cut(" ".join(str(exc).split()), 160)
         return "fail", ("the ARC header fields are malformed or incomplete: they do not form "
-                        "a chain that can be validated")
+                        f"a chain that can be validated (dkimpy: {type(exc).__name__}"
+                        f"{': ' + said if said else ''})")
     if cv is None:
         # dkimpy ends the chain without a status when a seal says cv=fail; RFC 8617 section
         # 5.2 step 2 makes that a failed chain.
