@@ -197,6 +197,39 @@ def test_mime_field_of_200000_parameters(param: str) -> None:
     assert ok, said
 
 
+# -- checks.spf: pyspf reads a domain-spec in time quadratic in its length (fixed) -----------
+# Its top-label pattern backtracks over every split of a long run of letters that more of the
+# name follows (a 60,000-letter label in one TXT answer: past the fuzzer's 5 s budget, about
+# 80 s by the square), and its
+# macro check searches the whole text once per label (60,000 dots before "%{d}": 102 s).
+# checks.spf now reads both in linear time, with pyspf's results. Found as
+# fuzz/crashes/c7d67320…; the dots case by a stress run of the same shapes.
+
+SPF_RECORD = """
+from mailaudit.audit import audit_message
+from mailaudit.dns.snapshot import SnapshotResolver
+raw = (b"Return-Path: <user@example.org>\\r\\n"
+       b"Received: from mail.example.org (mail.example.org [192.0.2.1]) by mx.example.net; "
+       b"Thu, 3 Dec 2026 10:00:00 +0000\\r\\n"
+       b"From: user@example.org\\r\\nTo: b@example.net\\r\\nSubject: s\\r\\n\\r\\nbody\\r\\n")
+resolver = SnapshotResolver({{"example.org": {{"TXT": [{record!r}]}}}}, complete=True)
+r = audit_message(raw, resolver=resolver)
+assert r.error is None, r.error
+spf = r.auth.recomputed_of("spf")
+assert [c.result for c in spf] == [{result!r}], [(c.result, c.reason[:80]) for c in spf]
+print(r.verdict)
+"""
+
+
+@pytest.mark.parametrize(("record", "result"), [
+    ("v=spf1 include:_spf1-meo.micr" + "a" * 60_000 + ".com -all", "permerror"),
+    ("v=spf1 a:" + "." * 60_000 + "%{d} -all", "fail"),
+], ids=["long-label", "many-dots-then-macro"])
+def test_spf_record_with_a_60000_character_domain_spec(record: str, result: str) -> None:
+    ok, said = finishes(SPF_RECORD.format(record=record, result=result))
+    assert ok, said
+
+
 # -- controls: the child harness itself works, so the xfails above fail for their bug ---------
 
 def test_child_harness_runs_the_pipeline() -> None:
