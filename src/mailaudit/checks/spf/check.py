@@ -229,7 +229,7 @@ def _build_query_class() -> Any:
         def expand_domain(self, arg: Any) -> Any:
             # pyspf's own, with its top-label pattern made linear (``_top_label_pattern``).
             if _top_label(spf).split(arg)[-1]:
-                raise spf.PermError("Invalid domain found (use FQDN)", cut(str(arg), 80))
+                raise spf.PermError("Invalid domain found (use FQDN)", arg)  # cut in the reason
             return self.expand(arg)
 
         def expand(self, s: Any, stripdot: bool = True) -> Any:
