@@ -130,4 +130,3 @@ def _nameserver(spec: str, default_port: int) -> dns.nameserver.Do53Nameserver:
             f"--nameserver {spec!r} is not IP, IP:PORT or [IPv6]:PORT; give the server's address."
         ) from None
     return dns.nameserver.Do53Nameserver(host, port)
-

@@ -379,7 +379,6 @@ def connect(scheduler: str | None, *, workers: int | None = None) -> Iterator[An
             cluster.close()
 
 
-
 def run_dask(paths: Sequence[str], config: RunConfig, *, client: Any, encode: Encode,
              ordered: bool = True,
              skip: frozenset[str] | set[str] = frozenset(),

@@ -367,4 +367,3 @@ def _findings(view: fast.MessageView, idx: int, tags: dict[bytes, bytes]) -> lis
         out.append(Finding("dkim-sha1", Severity.WARNING,
                            "signed with rsa-sha1, which RFC 8301 section 3.1 retires", where))
     return out
-

@@ -359,7 +359,6 @@ def _short_transformers(text: str, perm_error: type[Exception]) -> str:
     return _MACRO_ITEM.sub(shortened, text)
 
 
-
 def _answers(resolver: Resolver, name: str, qtype: str) -> list[Any]:
     """Answers in the shapes pyspf's own DNS drivers produce."""
     if qtype == "TXT":
