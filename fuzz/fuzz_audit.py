@@ -442,8 +442,8 @@ def _other_answers(rng: random.Random, records: dict[str, Any], name: str, text:
                    asks: float) -> tuple[dict[str, Any], str]:
     """``name``'s A, AAAA, MX or CNAME answers replaced by hostile ones, or the PTR answers of
     an address the message's Received fields name; with probability ``asks`` with an SPF
-    record at ``name`` that asks for them. A CNAME replaces the whole entry, such a record included (an
-    alias holds no other data, RFC 1034 §3.6.2): its SPF is then the target's."""
+    record at ``name`` that asks for them. A CNAME replaces the whole entry, such a record
+    included (an alias holds no other data, RFC 1034 §3.6.2): its SPF is then the target's."""
     rdtype = rng.choice(["A", "AAAA", "MX", "PTR", "CNAME"])
     out = dict(records)
     if rng.random() < asks:
