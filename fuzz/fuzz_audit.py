@@ -425,7 +425,8 @@ def _hostile_name(rng: random.Random, domain: str, records: dict[str, Any]) -> s
     return rng.choice(HOSTILE_NAMES)
 
 
-def _addresses(rng: random.Random, family: int) -> list[str]:
+def _addresses(rng: random.Random, family: int,
+               counts: Sequence[int] = (0, 1, 2, 3, 50, 1000)) -> list[str]:
     """Valid addresses only (a snapshot refuses anything else), of every odd kind."""
     if family == 4:
         odd = ["0.0.0.0", "255.255.255.255", "127.0.0.1", "192.0.2.1", "10.0.0.1", "224.0.0.1"]
@@ -434,7 +435,7 @@ def _addresses(rng: random.Random, family: int) -> list[str]:
         odd = ["::", "::1", "::ffff:192.0.2.1", "2001:db8::1", "fe80::1", "ff02::1",
                "64:ff9b::c000:201", "2002:c000:201::"]
         fresh = lambda: ":".join(f"{rng.randrange(65536):x}" for _ in range(8))  # noqa: E731
-    count = rng.choice([0, 1, 2, 3, 50, 1000])
+    count = rng.choice(counts)
     return [rng.choice(odd) if rng.random() < 0.6 else fresh() for _ in range(count)]
 
 
@@ -446,21 +447,36 @@ def _other_answers(rng: random.Random, records: dict[str, Any], name: str, text:
     included (an alias holds no other data, RFC 1034 §3.6.2): its SPF is then the target's."""
     rdtype = rng.choice(["A", "AAAA", "MX", "PTR", "CNAME"])
     out = dict(records)
+    ips = _BRACKETED_IP.findall(text)
     if rng.random() < asks:
         spf = records.get(name)
-        out[name] = {**(spf if isinstance(spf, dict) else {}), "TXT": [rng.choice(_LOOKUP_SPF)]}
+        entry = {**(spf if isinstance(spf, dict) else {}), "TXT": [rng.choice(_LOOKUP_SPF)]}
+        # The answers the record asks for and the mutant does not replace: captured, so the
+        # evaluation goes on to the mutated one instead of stopping at "not captured".
+        if rdtype != "CNAME":  # an alias holds nothing else
+            entry.setdefault("A", ips[:1] or ["192.0.2.1"])
+            entry.setdefault("AAAA", [])
+            if rdtype != "MX" and "MX" not in entry:
+                entry["MX"] = [[10, _resolvable(rng, out, f"mx.{name}", ips)]]
+        out[name] = entry
     value: list[Any]
     if rdtype == "PTR":
-        ips = _BRACKETED_IP.findall(text)
+        owner = name
         if ips:  # the client address SPF's ptr asks about (RFC 7208 §5.5)
             name = ".".join(reversed(rng.choice(ips).split("."))) + ".in-addr.arpa"
         value = [_hostile_name(rng, name, records) for _ in range(rng.choice([1, 2, 50]))]
+        if rng.random() < 0.5:
+            value[rng.randrange(len(value))] = _resolvable(rng, out, f"host.{owner}", ips)
     elif rdtype in ("A", "AAAA"):
         value = _addresses(rng, 4 if rdtype == "A" else 6)
     elif rdtype == "MX":
         value = [[rng.choice([0, 0, 10, 65535, rng.randrange(65536)]),
                   _hostile_name(rng, name, records)]
                  for _ in range(rng.choice([0, 1, 2, 20, 500]))]
+        every = rng.random() < 0.4  # one uncaptured host makes the whole mx term temperror
+        for i in range(len(value)):
+            if every or rng.random() < 0.2:
+                value[i][1] = _resolvable(rng, out, f"mx{i}.{name}", ips)
     else:
         value = [_hostile_name(rng, name, records)]
     current = out.get(name)
@@ -468,6 +484,17 @@ def _other_answers(rng: random.Random, records: dict[str, Any], name: str, text:
     out[name] = {"CNAME": value} if rdtype == "CNAME" else {**entry, rdtype: value}
     shown = repr(value)
     return out, f"{name}: {rdtype} {shown[:300]}{'…' if len(shown) > 300 else ''}"
+
+
+def _resolvable(rng: random.Random, out: dict[str, Any], host: str, ips: list[str]) -> str:
+    """``host`` with A and AAAA answers in ``out``, often holding the message's client address,
+    so an ``mx`` or ``ptr`` mechanism reaches the address match and its validation (RFC 7208
+    §5.4, §5.5) instead of stopping at a name the snapshot did not capture."""
+    addresses = _addresses(rng, 4, counts=(0, 1, 2))
+    if ips and rng.random() < 0.7:
+        addresses.insert(rng.randint(0, len(addresses)), rng.choice(ips))
+    out[host] = {"A": addresses, "AAAA": _addresses(rng, 6, counts=(0, 1))}
+    return host
 
 
 def _asked_for(name: str, text: str) -> bool:

@@ -108,6 +108,14 @@ def test_dns_mutants_are_bounded_and_asked_for() -> None:
         out, report = fuzz.mutate_records(random.Random(seed), records, message)
         SnapshotResolver.from_document({"format": "mailaudit-dns/1", "records": out})
         changed = {n for n in out if out[n] != records.get(n)}
+        # Hosts a mutated MX or PTR answer names, added with addresses so the evaluation
+        # reaches them: new names, A and AAAA only, each one the mutant points at.
+        targets = {n for n in changed if n not in records and n.startswith(("mx", "host."))}
+        named = {str(h) for v in out.values() if isinstance(v, dict)
+                 for h in [*(mx[1] for mx in v.get("MX", [])), *v.get("PTR", [])]}
+        for name in targets:
+            assert set(out[name]) == {"A", "AAAA"} and name in named, (name, report)
+        changed -= targets
         assert changed and len(changed) <= 2, changed  # the PTR name and the SPF asking for it
         assert report.split(": ", 1)[0] in changed
         for name in changed:
