@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailaudit.errors import cut, exception_text
+from mailaudit.errors import cut, exception_text, exception_words
 
 
 def test_cut_keeps_short_text_and_marks_a_cut() -> None:
@@ -18,3 +18,8 @@ def test_exception_text_is_one_line_bounded_and_never_empty() -> None:
     assert len(text) == 201 and text.endswith("…")
     assert exception_text(ValueError()) == "ValueError"
     assert exception_text(ValueError("  \n ")) == "ValueError"
+
+
+def test_exception_words_may_be_empty() -> None:
+    assert exception_words(ValueError()) == ""
+    assert exception_words(KeyError("k"), 2) == "'k…"

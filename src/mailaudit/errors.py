@@ -11,10 +11,14 @@ def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def exception_words(exc: BaseException, limit: int = 200) -> str:
+    """What a library's exception says, on one line and cut ("" when it says nothing)."""
+    return cut(" ".join(str(exc).split()), limit)
+
+
 def exception_text(exc: BaseException, limit: int = 200) -> str:
-    """What a library's exception says, on one line and cut; its type's name when it says
-    nothing."""
-    return cut(" ".join(str(exc).split()), limit) or type(exc).__name__
+    """``exception_words``, or the exception type's name when it says nothing."""
+    return exception_words(exc, limit) or type(exc).__name__
 
 
 class MailauditError(Exception):

@@ -17,10 +17,10 @@ from typing import Any
 from mailaudit.standins import OnFirstUse, platform_system, standing_in
 
 # click imports uuid (for its UUID parameter type), and uuid imports platform at its own import
-# time only to ask platform.system() whether this is Linux or AIX: an import of platform (about
-# 2 ms; 3.7 ms under -X importtime) for one os.uname() read. Where os.uname exists, click is imported over a stand-in that
-# answers system() and imports the real module for anything else; it leaves sys.modules at
-# once, so a later "import platform" gets the real one.
+# time only to ask platform.system() whether this is Linux or AIX: an import of platform
+# (about 2 ms; 3.7 ms under -X importtime) for one os.uname() read. Where os.uname exists,
+# click is imported over a stand-in that answers system() and imports the real module for
+# anything else; it leaves sys.modules at once, so a later "import platform" gets the real one.
 if "platform" in sys.modules or "click" in sys.modules or not hasattr(os, "uname"):
     import click
 else:

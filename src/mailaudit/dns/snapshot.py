@@ -166,15 +166,14 @@ def _captured_at(origin: str, value: object) -> float | None:
 def _checked_records(origin: str, records: Mapping[str, Entry]) -> dict[str, Entry]:
     """The records by normalised name, each entry validated."""
     checked: dict[str, Entry] = {}
-    spelled: dict[str, str] = {}
     for name, entry in records.items():
         _validate_entry(origin, name, entry)
         key = normalise_name(name)
         if key in checked:
-            raise SnapshotError(f"{origin}: {cut(spelled[key], 80)} and {cut(name, 80)} are the "
+            first = next(n for n in records if normalise_name(n) == key)
+            raise SnapshotError(f"{origin}: {cut(first, 80)} and {cut(name, 80)} are the "
                                 "same name; a snapshot has one entry per name.")
         checked[key] = entry
-        spelled[key] = name
     return checked
 
 

@@ -23,7 +23,7 @@ from mailaudit.checks.dkim import fast
 from mailaudit.checks.dkim.check import KEYS, KeyFetcher
 from mailaudit.checks.dkim.tags import TagList, parse_tags
 from mailaudit.dns.base import Resolver
-from mailaudit.errors import cut
+from mailaudit.errors import exception_words
 from mailaudit.model import ArcReport, CheckResult
 from mailaudit.parse.authres import parse_authentication_results, split_arc_instance
 from mailaudit.parse.message import ParsedMessage
@@ -83,7 +83,7 @@ def validate_dkimpy(raw: bytes, fetcher: KeyFetcher, *, now: float | None = None
     except Exception as exc:  # dkimpy raises assorted errors on hostile chains, not sentences
         # Its words (cut, on one line) still say which part was wrong ("missing parameter in
         # AMS header", "unknown signature algorithm"), which the analyst needs.
-        said = cut(" ".join(str(exc).split()), 160)
+        said = exception_words(exc, 160)
         return "fail", ("the ARC header fields are malformed or incomplete: they do not form "
                         f"a chain that can be validated (dkimpy: {type(exc).__name__}"
                         f"{': ' + said if said else ''})")

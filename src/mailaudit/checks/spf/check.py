@@ -18,6 +18,7 @@ and no verdict changes. An evaluation that ran into the budget is not remembered
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import types
@@ -228,7 +229,7 @@ def _build_query_class() -> Any:
 
         def expand_domain(self, arg: Any) -> Any:
             # pyspf's own, with its top-label pattern made linear (``_top_label_pattern``).
-            if _top_label(spf).split(arg)[-1]:
+            if _top_label_pattern(spf.PAT_CHAR).split(arg)[-1]:
                 raise spf.PermError("Invalid domain found (use FQDN)", arg)  # cut in the reason
             return self.expand(arg)
 
@@ -299,16 +300,7 @@ class _OneLabelSplit(str):
         return str.split(self, sep, 1)[:1]
 
 
-_TOP_LABEL: re.Pattern[str] | None = None
-
-
-def _top_label(spf: Any) -> re.Pattern[str]:
-    global _TOP_LABEL
-    if _TOP_LABEL is None:
-        _TOP_LABEL = _top_label_pattern(spf.PAT_CHAR)
-    return _TOP_LABEL
-
-
+@functools.cache  # compiled once, on the first domain-spec (pyspf is imported on first use)
 def _top_label_pattern(pat_char: str) -> re.Pattern[str]:
     r"""pyspf's ``RE_TOPLAB`` (does a domain-spec end in a top label or a macro?), matching the
     same spans, so ``split`` gives the same list, in linear time.
