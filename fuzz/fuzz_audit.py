@@ -33,6 +33,7 @@ from typing import Any
 
 # The sample generator lives with the tests (tests/support/synth); it is not part of the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from mailaudit.errors import cut
 from support.der import NULL, rsa_public_key, subject_public_key_info
 
 HERE = Path(__file__).resolve().parent
@@ -450,15 +451,15 @@ def _other_answers(rng: random.Random, records: dict[str, Any], name: str, text:
     ips = _BRACKETED_IP.findall(text)
     if rng.random() < asks:
         spf = records.get(name)
-        entry = {**(spf if isinstance(spf, dict) else {}), "TXT": [rng.choice(_LOOKUP_SPF)]}
+        asking = {**(spf if isinstance(spf, dict) else {}), "TXT": [rng.choice(_LOOKUP_SPF)]}
         # The answers the record asks for and the mutant does not replace: captured, so the
         # evaluation goes on to the mutated one instead of stopping at "not captured".
         if rdtype != "CNAME":  # an alias holds nothing else
-            entry.setdefault("A", ips[:1] or ["192.0.2.1"])
-            entry.setdefault("AAAA", [])
-            if rdtype != "MX" and "MX" not in entry:
-                entry["MX"] = [[10, _resolvable(rng, out, f"mx.{name}", ips)]]
-        out[name] = entry
+            asking.setdefault("A", ips[:1] or ["192.0.2.1"])
+            asking.setdefault("AAAA", [])
+            if rdtype != "MX" and "MX" not in asking:
+                asking["MX"] = [[10, _resolvable(rng, out, f"mx.{name}", ips)]]
+        out[name] = asking
     value: list[Any]
     if rdtype == "PTR":
         owner = name
@@ -482,8 +483,7 @@ def _other_answers(rng: random.Random, records: dict[str, Any], name: str, text:
     current = out.get(name)
     entry = dict(current) if isinstance(current, dict) else {}
     out[name] = {"CNAME": value} if rdtype == "CNAME" else {**entry, rdtype: value}
-    shown = repr(value)
-    return out, f"{name}: {rdtype} {shown[:300]}{'…' if len(shown) > 300 else ''}"
+    return out, f"{name}: {rdtype} {cut(repr(value), 300)}"
 
 
 def _resolvable(rng: random.Random, out: dict[str, Any], host: str, ips: list[str]) -> str:
