@@ -11,6 +11,7 @@ benchmarks/bench_startup.py show what each saves.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import types
 from collections.abc import Iterator, Mapping
@@ -34,6 +35,41 @@ class OnFirstUse(types.ModuleType):
         if sys.modules.get(self.__name__) is self:  # read while the library is still importing
             del sys.modules[self.__name__]
         return getattr(importlib.import_module(self.__name__), attr)
+
+
+class LazyPattern:
+    """Stands for ``re.compile(pattern, flags)`` until it is first used: then the pattern is
+    compiled, and its methods and attributes are kept on this object, so later reads find them
+    at once (``__getattr__`` runs only the first time)."""
+
+    def __init__(self, pattern: Any, flags: int) -> None:
+        self._args: tuple[Any, int] = (pattern, flags)
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):  # copy, pickle and repr's questions: not a pattern's
+            raise AttributeError(attr)
+        compiled = re.compile(*self._args)
+        vars(self).update({name: getattr(compiled, name) for name in dir(compiled)
+                           if not name.startswith("_")})
+        return getattr(compiled, attr)
+
+
+class LazyRe(types.ModuleType):
+    """Stands for ``re`` while ``importer`` is imported: the patterns that module compiles at
+    import time become ``LazyPattern``s, compiled when first used (a library that compiles
+    a dozen patterns at import and uses two of them). Any other caller gets ``re`` itself."""
+
+    def __init__(self, importer: str) -> None:
+        super().__init__("re")
+        self._importer = importer
+
+    def compile(self, pattern: Any, flags: int = 0) -> Any:
+        if sys._getframe(1).f_globals.get("__name__") == self._importer:
+            return LazyPattern(pattern, flags)
+        return re.compile(pattern, flags)
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(re, attr)
 
 
 @contextmanager
