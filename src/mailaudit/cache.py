@@ -53,8 +53,10 @@ def _private(st: os.stat_result) -> bool:
     return st.st_uid == uid and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def lookup(path: Path | None, fmt: str, decode: Callable[[Any], T]) -> T | None:
-    """The entry at ``path`` decoded, or None (missing, not ours, or not readable as ours)."""
+def lookup(path: Path | None, fmt: str, decode: Callable[[Any], T], *,
+           object_hook: Callable[[dict[str, Any]], Any] | None = None) -> T | None:
+    """The entry at ``path`` decoded, or None (missing, not ours, or not readable as ours).
+    ``object_hook`` goes to ``json.loads``: it sees the entry's own object last."""
     if path is None:
         return None
     try:
@@ -62,7 +64,7 @@ def lookup(path: Path | None, fmt: str, decode: Callable[[Any], T]) -> T | None:
             st = os.fstat(fh.fileno())
             if not (_private(st) and _private(os.stat(path.parent))):
                 return None
-            doc = json.loads(fh.read())
+            doc = json.loads(fh.read(), object_hook=object_hook)
         if not isinstance(doc, dict) or doc.get("format") != fmt:
             return None
         return decode(doc["data"])
@@ -82,9 +84,11 @@ def store(path: Path | None, fmt: str, plain: Any) -> None:
             return
         fd, tmp = tempfile.mkstemp(prefix=".entry-", suffix=".tmp", dir=path.parent)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"format": fmt, "data": plain}, fh, ensure_ascii=False,
-                          separators=(",", ":"))
+            # ASCII (non-ASCII text as \u escapes): an entry of UTF-8 text reads back
+            # slower, decoded before it is parsed (the suffix list's IDN rules: 1.9 against
+            # 0.6 ms).
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                json.dump({"format": fmt, "data": plain}, fh, separators=(",", ":"))
             os.replace(tmp, path)
         except BaseException:
             os.unlink(tmp)

@@ -88,9 +88,13 @@ def test_published_vectors_both_syntaxes(fresh_psl: Path) -> None:
 def test_a_broken_entry_is_rebuilt(fresh_psl: Path) -> None:
     domains.psl()
     entry = next(fresh_psl.glob("psl-*.json"))
-    entry.write_text('{"format": "mailaudit-psl-rules/1", "data": [1, 2]}', encoding="utf-8")
-    domains.psl.cache_clear()
-    assert domains.psl().privatesuffix("mail.example.co.uk") == "example.co.uk"
+    for data in ('[1, 2]', '{"maxlabel": 1, "rules": ["com"]}', '{"maxlabel": "3", "rules": ""}',
+                 '{"maxlabel": -1, "rules": "com"}', '{"maxlabel": true, "rules": "com"}',
+                 '{"rules": "com"}'):
+        entry.write_text(f'{{"format": "mailaudit-psl-rules/2", "data": {data}}}',
+                         encoding="utf-8")
+        domains.psl.cache_clear()
+        assert domains.psl().privatesuffix("mail.example.co.uk") == "example.co.uk", data
 
 
 def test_warm_start_does_no_idna_work(fresh_psl: Path) -> None:

@@ -120,6 +120,20 @@ def test_a_foreign_entry_is_ignored(cache: Path, tmp_path: Path) -> None:
     assert load_file(pack, "pack.yaml") == good
     entry.write_text("not json", encoding="utf-8")
     assert load_file(pack, "pack.yaml") == good
+    # Shapes no entry of ours has: an object that is no tag, fields as an object (the first
+    # format's), a field name that is not text, a tuple of no list, a key that cannot be one.
+    text = _entry_for(pack, "pack.yaml").read_text(encoding="utf-8")
+    for wrong in ('{"format": "mailaudit-catalog-compiled/2", "data": {"x": 1}}',
+                  '{"format": "mailaudit-catalog-compiled/2", "data": '
+                  '{"c": "CatalogData", "f": {"brands": {"t": []}}}}',
+                  '{"format": "mailaudit-catalog-compiled/2", "data": '
+                  '{"c": "CatalogData", "f": [[1, {"t": []}]]}}',
+                  '{"format": "mailaudit-catalog-compiled/2", "data": {"t": "abc"}}',
+                  '{"format": "mailaudit-catalog-compiled/2", "data": {"d": [[[1], 2]]}}'):
+        entry.write_text(wrong, encoding="utf-8")
+        assert load_file(pack, "pack.yaml") == good, wrong
+    entry.write_text(text, encoding="utf-8")
+    assert load_file(pack, "pack.yaml") == good
 
 
 def test_an_entry_others_can_write_is_not_used(cache: Path, tmp_path: Path) -> None:

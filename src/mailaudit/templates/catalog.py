@@ -571,7 +571,7 @@ def load_file(path: Path, label: str) -> CatalogData:
                            "and that it is UTF-8") from None
     classes = _catalog_classes()
     entry = compiled.entry_path(label, data)
-    cached = compiled.lookup(entry, lambda plain: compiled.decode(plain, classes))
+    cached = compiled.lookup(entry, classes)
     if isinstance(cached, CatalogData):
         return cached
     result = _validate_file(data, label)
@@ -580,7 +580,7 @@ def load_file(path: Path, label: str) -> CatalogData:
     except compiled.NotPlain:
         return result
     # Only a form that decodes back to exactly what was validated is worth keeping.
-    if compiled.decode(json.loads(json.dumps(plain)), classes) == result:
+    if compiled.loads(json.dumps(plain), classes) == result:
         compiled.store(entry, plain)
     return result
 

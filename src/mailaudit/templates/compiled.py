@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any
 
 from mailaudit import cache
 
-FORMAT = "mailaudit-catalog-compiled/1"
-
-T = TypeVar("T")
+FORMAT = "mailaudit-catalog-compiled/2"
 
 _code_digest: str | None = None
 
@@ -52,12 +51,22 @@ def entry_path(label: str, data: bytes) -> Path | None:
                             label.encode("utf-8", "surrogateescape"), data)
 
 
-def lookup(path: Path | None, decode: Callable[[Any], T]) -> T | None:
-    return cache.lookup(path, FORMAT, decode)
+def lookup(path: Path | None, classes: Mapping[str, type]) -> Any:
+    """The entry's data, decoded while it is parsed, or None."""
+    return cache.lookup(path, FORMAT, _data, object_hook=object_hook(classes))
 
 
 def store(path: Path | None, plain: Any) -> None:
     cache.store(path, FORMAT, plain)
+
+
+def loads(text: str | bytes, classes: Mapping[str, type]) -> Any:
+    """What ``json.dumps`` of an encoded value decodes to."""
+    return json.loads(text, object_hook=object_hook(classes))
+
+
+def _data(value: Any) -> Any:
+    return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -83,24 +92,32 @@ def encode(value: Any, classes: Mapping[str, type]) -> Any:
         name = type(value).__qualname__
         if classes.get(name) is not type(value):
             raise NotPlain(f"{type(value).__module__}.{name} is not a catalog type")
-        fields = {f.name: encode(getattr(value, f.name), classes)
-                  for f in dataclasses.fields(value) if f.init}
+        fields = [[f.name, encode(getattr(value, f.name), classes)]
+                  for f in dataclasses.fields(value) if f.init]
         return {"c": name, "f": fields}
     raise NotPlain(f"{type(value).__name__} is not plain data")
 
 
-def decode(plain: Any, classes: Mapping[str, type]) -> Any:
-    if plain is None or isinstance(plain, (bool, int, float, str)):
-        return plain
-    if isinstance(plain, list):
-        return [decode(v, classes) for v in plain]
-    if isinstance(plain, dict):
-        if "t" in plain:
-            return tuple(decode(v, classes) for v in plain["t"])
-        if "d" in plain or "m" in plain:
-            items = plain["d"] if "d" in plain else plain["m"]
-            pairs = {decode(k, classes): decode(v, classes) for k, v in items}
-            return pairs if "d" in plain else MappingProxyType(pairs)
-        cls = classes[plain["c"]]  # KeyError for anything not ours: the entry is ignored
-        return cls(**{k: decode(v, classes) for k, v in plain["f"].items()})
-    raise TypeError(f"unexpected {type(plain).__name__} in a compiled catalog entry")
+def object_hook(classes: Mapping[str, type]) -> Callable[[dict[str, Any]], Any]:
+    """``json.loads``'s object hook for an entry: every object in one is a tag object (field
+    lists are pairs, not objects), decoded as the parser meets it, its contents first. About
+    half the time of walking the parsed document afterwards."""
+
+    def decoded(obj: dict[str, Any]) -> Any:
+        if len(obj) == 1:
+            tag, value = next(iter(obj.items()))
+            if type(value) is list:
+                if tag == "t":
+                    return tuple(value)
+                if tag == "d":
+                    return dict(value)
+                if tag == "m":
+                    return MappingProxyType(dict(value))
+        elif len(obj) == 2 and type(obj.get("f")) is list:
+            # KeyError for a class that is not ours: the entry is ignored
+            return classes[obj["c"]](**dict(obj["f"]))
+        if obj.keys() == {"format", "data"}:
+            return obj  # the entry around the data
+        raise TypeError("unexpected object in a compiled catalog entry")
+
+    return decoded
