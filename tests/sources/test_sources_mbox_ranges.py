@@ -64,3 +64,19 @@ def test_a_file_without_separators_past_the_start_is_one_range(tmp_path: Path) -
     path = tmp_path / "one.mbox"
     path.write_bytes(_message(1, 5000))
     assert mbox.split_points(str(path), 100) == [0]
+
+
+def test_ranges_shrink_towards_the_end(tmp_path: Path) -> None:
+    """The last ranges are smaller than ``every`` (an eighth of what is left, at least a
+    sixteenth of ``every``), so the final ones leave no worker waiting long."""
+    path = _mbox(tmp_path, count=600)
+    size = path.stat().st_size
+    every = size // 10
+    points = mbox.split_points(str(path), every)
+    sizes = [b - a for a, b in zip(points, [*points[1:], size], strict=True)]
+    assert max(sizes) <= every + 2000  # a range ends at the first separator past its target
+    assert sizes[0] >= every  # a full range while much is left
+    tail = sizes[-4:]
+    assert all(s < every // 2 for s in tail), sizes
+    assert all(s >= every // 16 for s in sizes[:-1]), sizes
+    assert len(points) > 10  # more ranges than a split into equal ones
