@@ -1,8 +1,9 @@
 """A small on-disk cache of derived data (the compiled catalog, the expanded Public Suffix List,
 the signal phrases).
 
-Entries are JSON of plain data, named by a hash of everything they were derived from, so a
-changed input or a new release never meets a stale entry, and reading one executes nothing
+Entries are JSON of plain data, named by a hash of everything they were derived from and of
+the format they are written in, so a changed input or a new release never meets a stale entry
+(nor two releases sharing one user's cache each other's), and reading one executes nothing
 (no pickle). They live under the user's cache directory (``$XDG_CACHE_HOME/mailaudit``, else
 ``~/.cache/mailaudit``); ``MAILAUDIT_CACHE_DIR`` moves it, and set to an empty string turns the
 cache off. The directory and each entry must belong to the user and be writable by no one
@@ -35,12 +36,16 @@ def cache_dir() -> Path | None:
     return Path(base) / "mailaudit"
 
 
-def entry_path(kind: str, *parts: bytes) -> Path | None:
-    """The entry for ``kind`` derived from ``parts`` (None when caching is off)."""
+def entry_path(kind: str, fmt: str, *parts: bytes) -> Path | None:
+    """The entry for ``kind`` in format ``fmt`` derived from ``parts`` (None when caching is
+    off). The format is part of the name: two releases that write an entry differently, run
+    by one user, each keep their own instead of rebuilding it in turn on every start."""
     directory = cache_dir()
     if directory is None:
         return None
     h = hashlib.sha256(kind.encode())
+    h.update(len(fmt).to_bytes(8, "big"))
+    h.update(fmt.encode())
     for part in parts:
         h.update(len(part).to_bytes(8, "big"))
         h.update(part)

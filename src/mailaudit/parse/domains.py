@@ -103,7 +103,7 @@ def psl() -> SuffixList:
 
     with open(publicsuffixlist.PSLFILE, "rb") as fh:  # part of the install: no fallback
         data = fh.read()
-    entry = cache.entry_path("psl", publicsuffixlist.__version__.encode(), data)
+    entry = cache.entry_path("psl", _PSL_FORMAT, publicsuffixlist.__version__.encode(), data)
     found = cache.lookup(entry, _PSL_FORMAT, _suffix_list)
     if found is not None:
         return found

@@ -47,7 +47,7 @@ def _code_fingerprint() -> str:
 
 
 def entry_path(label: str, data: bytes) -> Path | None:
-    return cache.entry_path("catalog", _code_fingerprint().encode(),
+    return cache.entry_path("catalog", FORMAT, _code_fingerprint().encode(),
                             label.encode("utf-8", "surrogateescape"), data)
 
 

@@ -66,7 +66,7 @@ def _phrases() -> dict[str, list[str]]:
     from mailaudit.templates import DATA_DIR
 
     raw = (DATA_DIR / "_signals.yaml").read_bytes()
-    entry = cache.entry_path("signals", raw)
+    entry = cache.entry_path("signals", _PHRASES_FORMAT, raw)
     cached = cache.lookup(entry, _PHRASES_FORMAT, _phrase_lists)
     if cached is not None:
         return cached
