@@ -62,9 +62,9 @@ Engine = Callable[[Iterable[Unit]], Iterator[list[Encoded]]]
 
 CHUNK_MESSAGES = 64
 CHUNK_BYTES = 4 * 1024 * 1024
-# The size of the mbox byte ranges a pool's workers read themselves (``sources.iter_units``):
-# small enough that the last ones leave no core idle for long, large enough that the few KiB
-# read around each split point stay a rounding error.
+# The size of the mbox byte ranges a pool's workers read themselves (``sources.iter_units``),
+# large enough that the few KiB read around each split point stay a rounding error; the last
+# ones are smaller, so that no core waits long at the end (``sources.mbox.split_points``).
 RANGE_BYTES = 2 * 1024 * 1024
 
 
