@@ -73,6 +73,33 @@ def test_altered_header_fails_signature(rsa_key: tuple[bytes, str]) -> None:
     assert (r.result, r.reason) == ("fail", "signature did not verify")
 
 
+def test_a_key_of_another_type_is_an_inappropriate_key_not_a_failed_signature(
+        rsa_key: tuple[bytes, str]) -> None:
+    """RFC 6376 section 6.1.2: a key record whose type (k=) is not the signature's (a=) is
+    PERMFAIL "inappropriate key algorithm". It used to be "signature did not verify", which
+    says the message changed and refutes a receiver's recorded pass when only the key record
+    differs (dkimpy verifies by the key's type whatever a= says)."""
+    from mailaudit.checks.recorded.compare import contradicted
+    from mailaudit.model import CheckResult, RecordedResult
+
+    ed = generate_key("sel", "ed25519")
+    rsa_signed = sign(BASE, rsa_key[0])
+    ed_signed = sign(BASE, ed.signing_key(), signature_algorithm=b"ed25519-sha256")
+    for raw, record, key, alg in ((rsa_signed, ed.dns_txt(), "ed25519", "rsa-sha256"),
+                                  (ed_signed, rsa_key[1], "rsa", "ed25519-sha256")):
+        (r,), _ = check_dkim(msg(raw), snap(record))
+        assert (r.result, r.failure) == ("permerror", "key"), r
+        assert r.reason == (f"inappropriate key algorithm: the key record is {key} (k=), the "
+                            f"signature a={alg} (RFC 6376 section 6.1.2)")
+        assert r.body_hash == "pass"  # the message is as signed
+        recorded = RecordedResult(CheckResult("dkim", "pass", "", {"header.d": "example.com",
+                                                                  "header.s": "sel"}),
+                                  "mx.example.org", True, "Authentication-Results", 0)
+        assert contradicted([recorded], [r]) == frozenset()
+    (ok,), _ = check_dkim(msg(ed_signed), snap(ed.dns_txt()))
+    assert ok.result == "pass"
+
+
 def test_missing_key_and_uncaptured_key_stay_apart(rsa_key: tuple[bytes, str]) -> None:
     raw = sign(BASE, rsa_key[0])
     (gone,), _ = check_dkim(msg(raw), SnapshotResolver({}, complete=True))

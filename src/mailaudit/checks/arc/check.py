@@ -101,6 +101,8 @@ class _SetOutcome:
     ams_valid: bool
     as_valid: bool
     cv: bytes
+    ams_note: str = ""  # why the AMS or the AS did not validate, where dkimpy has no words
+    as_note: str = ""
 
 
 def _seals(msg: ParsedMessage) -> tuple[int, int | None]:
@@ -222,16 +224,17 @@ def _verify_set(view: fast.MessageView, arc_fields: list[tuple[bytes, bytes]],
                     if n.lower() == _AMS and needle in v.lower()), None)
     if raw_ams is None:
         raise fast.Unsupported("no ARC-Message-Signature with ' i=N;' (dkimpy IndexError)")
-    ams_valid = _passes(fast.verify_signature(view, ams, include, raw_ams[0], raw_ams[1],
-                                              fetcher, keys=KEYS, default_c=_RELAXED))
+    ams_valid, ams_note = _passes(fast.verify_signature(
+        view, ams, include, raw_ams[0], raw_ams[1], fetcher, keys=KEYS, default_c=_RELAXED))
 
     seal = _tags(one[_AS], _AS_TAGS, now)
     if b"h" in seal.tags:
         raise _ChainError("h= tag not permitted in ARC-Seal header field")
     # Fields are picked bottom-up by name (RFC 6376 section 5.4.2), as dkimpy does.
-    as_valid = _passes(fast.verify_signature(view, seal, sealed, b"ARC-Seal", b" " + one[_AS],
-                                             fetcher, keys=KEYS, default_c=_RELAXED))
-    return _SetOutcome(instance, ams_valid, as_valid, seal.tags[b"cv"])
+    as_valid, as_note = _passes(fast.verify_signature(
+        view, seal, sealed, b"ARC-Seal", b" " + one[_AS], fetcher, keys=KEYS,
+        default_c=_RELAXED))
+    return _SetOutcome(instance, ams_valid, as_valid, seal.tags[b"cv"], ams_note, as_note)
 
 
 def _tags(value: bytes, mandatory: tuple[bytes, ...], now: float) -> TagList:
@@ -246,25 +249,33 @@ def _tags(value: bytes, mandatory: tuple[bytes, ...], now: float) -> TagList:
     return tl
 
 
-def _passes(outcome: fast.FastResult) -> bool:
+def _passes(outcome: fast.FastResult) -> tuple[bool, str]:
+    """(valid, why not, when dkimpy has no words for it). A key whose type is not the
+    signature's is said as such: dkimpy raised there ("The signature must be exactly 64
+    bytes long"), which read as a malformed chain."""
     if outcome.dkimpy_raises:
         raise fast.Unsupported(outcome.reason)
-    return outcome.status == "pass"
+    return outcome.status == "pass", outcome.reason if outcome.key_mismatch else ""
 
 
 def _chain_status(outcomes: list[_SetOutcome]) -> tuple[str, str]:
     """RFC 8617 section 5.2 steps 2, 4-6, with dkimpy's order and wording."""
     if not outcomes[0].ams_valid:
-        return "fail", "Most recent ARC-Message-Signature did not validate"
+        return "fail", "Most recent ARC-Message-Signature did not validate" + _note(
+            outcomes[0].ams_note)
     for out in outcomes:
         if out.cv == b"fail":
             return "fail", (f"chain terminated: ARC-Seal[{out.instance}] reported failure, "
                             "the chain is terminated")
         if not out.as_valid:
-            return "fail", f"ARC-Seal[{out.instance}] did not validate"
+            return "fail", f"ARC-Seal[{out.instance}] did not validate" + _note(out.as_note)
         if (out.instance == 1) != (out.cv == b"none"):
             return "fail", f"ARC-Seal[{out.instance}] reported invalid status {out.cv!r}"
     return "pass", ""
+
+
+def _note(why: str) -> str:
+    return f" ({why})" if why else ""
 
 
 def oldest_aar(msg: ParsedMessage) -> tuple[str, tuple[CheckResult, ...]]:

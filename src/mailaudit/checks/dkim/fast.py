@@ -647,9 +647,12 @@ class FastResult:
     signed_headers: tuple[bytes, ...] = ()
     expired: bool = False
     # dkimpy raises an exception of its own here (not a verdict): base64 it cannot decode in
-    # bh= or b=, an RSA-sized signature against an Ed25519 key. ARC needs to know (the whole
-    # chain fails there); DKIM reports it as a permerror either way.
+    # bh= or b=. ARC needs to know (the whole chain fails there); DKIM reports it as a
+    # permerror either way.
     dkimpy_raises: bool = False
+    # The key record's type (k=) is not the signature's (a=): RFC 6376 section 6.1.2's
+    # "inappropriate key algorithm", a permerror, never a signature that failed.
+    key_mismatch: bool = False
 
 
 TxtLookup = Callable[[bytes], bytes | None]
@@ -801,6 +804,15 @@ def verify_signature(view: MessageView, tl: TagList, include: list[bytes], sig_n
     except KeyRecordError as exc:
         return FastResult("permerror", exc.reason, tags=tl, revoked=exc.revoked,
                           signed_headers=signed)
+    algorithm = sig[b"a"]
+    if key.kind != (b"ed25519" if algorithm.startswith(b"ed25519") else b"rsa"):
+        # dkimpy verifies by the key's type whatever a= says: an RSA signature against an
+        # Ed25519 key made it raise, an Ed25519 one against an RSA key read as a failed
+        # signature, which would say the message changed when only the key record differs.
+        return FastResult(
+            "permerror", f"inappropriate key algorithm: the key record is {key.kind.decode()} "
+            f"(k=), the signature a={algorithm.decode('ascii', 'replace')} (RFC 6376 section "
+            "6.1.2)", tags=tl, key_bits=key.bits, signed_headers=signed, key_mismatch=True)
 
     canon = parse_c(sig.get(b"c", default_c))
     if canon is None:
@@ -837,7 +849,7 @@ def verify_signature(view: MessageView, tl: TagList, include: list[bytes], sig_n
     ok = _verify_ed25519(key, hasher.digest(), signature)
     return FastResult("pass" if ok else "fail", "" if ok else "signature did not verify",
                       tags=tl, key_bits=key.bits, signed_headers=signed,
-                      dkimpy_raises=len(signature) != 64)
+                      dkimpy_raises=len(signature) != 64)  # dkimpy: "exactly 64 bytes long"
 
 
 _DIGEST_INFO = {
