@@ -69,8 +69,8 @@ def main() -> None:
             match_message(p, c.sender)
             n += 1
     elapsed = time.perf_counter() - started
-    abused = sum(a for _, a in messages)
-    print(f"{len(messages)} messages ({len(messages) - abused} genuine, {abused} abused) "
+    n_abused = sum(a for _, a in messages)
+    print(f"{len(messages)} messages ({len(messages) - n_abused} genuine, {n_abused} abused) "
           f"from {len(cat.templates)} templates of {len(cat.senders)} senders; "
           f"misjudged: {wrong}")
     what = "parse + claim + match" if args.parse else "claim + match"

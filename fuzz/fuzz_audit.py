@@ -429,13 +429,16 @@ def _hostile_name(rng: random.Random, domain: str, records: dict[str, Any]) -> s
 def _addresses(rng: random.Random, family: int,
                counts: Sequence[int] = (0, 1, 2, 3, 50, 1000)) -> list[str]:
     """Valid addresses only (a snapshot refuses anything else), of every odd kind."""
+    def fresh() -> str:
+        if family == 4:
+            return ".".join(str(rng.randrange(256)) for _ in range(4))
+        return ":".join(f"{rng.randrange(65536):x}" for _ in range(8))
+
     if family == 4:
         odd = ["0.0.0.0", "255.255.255.255", "127.0.0.1", "192.0.2.1", "10.0.0.1", "224.0.0.1"]
-        fresh = lambda: ".".join(str(rng.randrange(256)) for _ in range(4))  # noqa: E731
     else:
         odd = ["::", "::1", "::ffff:192.0.2.1", "2001:db8::1", "fe80::1", "ff02::1",
                "64:ff9b::c000:201", "2002:c000:201::"]
-        fresh = lambda: ":".join(f"{rng.randrange(65536):x}" for _ in range(8))  # noqa: E731
     count = rng.choice(counts)
     return [rng.choice(odd) if rng.random() < 0.6 else fresh() for _ in range(count)]
 
