@@ -6,6 +6,8 @@ dkimpy passes all 171 cases of the ValiMail validation suite and ``tests/checks/
 asserts the same cv on every one of them plus a generated corpus. Where dkimpy stops with an
 error of its own (a malformed or incomplete set, tags it rejects, base64 it cannot decode), the
 fast path steps aside and dkimpy itself decides, so those chains keep dkimpy's cv and reason.
+One exception: a set signed with a key of another type (an Ed25519 key for rsa-sha256), where
+dkimpy raises, fails on the fast path with the same cv and a reason that names the key type.
 
 Both ask DNS through the same ``KeyFetcher`` as DKIM, which says *why* a key was missing: a
 chain that fails while a key was not captured (or DNS failed) is "temperror", never "fail".
