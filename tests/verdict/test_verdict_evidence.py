@@ -131,6 +131,26 @@ def test_forged_receiver_record_with_a_forged_hop_is_contradicted(shop: Workshop
     assert result.verdict is Verdict.SPOOFED, result.reason
 
 
+def test_a_signed_header_edited_after_delivery_refutes_the_record(shop: Workshop) -> None:
+    """A genuine notification whose signed Subject was edited afterwards (a forwarded .eml
+    made to say something else): its signature fails with the key in hand while the body
+    hash still passes. The receiver's record of a pass is not about these bytes, and the
+    message is spoofed, whatever SPF says."""
+    raw = deliver(shop, "billing.invoice-available")
+    subject = re.search(rb"\r\nSubject: [^\r\n]*", raw)
+    assert subject is not None
+    edited = raw.replace(subject.group(0), b"\r\nSubject: Refund pending: call +1-888-555-0163",
+                         1)
+    result = audit(edited, shop)
+    (dkim,) = [c for c in result.auth.recomputed if c.method == "dkim"]
+    assert (dkim.result, dkim.failure, dkim.body_hash) == ("fail", "signature", "pass")
+    assert result.verdict is Verdict.SPOOFED, result.reason
+    assert all(r.contradicted for r in result.auth.recorded if r.trusted)
+    (d,) = [d for d in result.auth.disagreements if d.method == "dkim"]
+    assert "signed headers changed after delivery" in d.explanation
+    assert audit(raw, shop).verdict is Verdict.AUTHENTIC  # the same message, unedited
+
+
 # -- 2. Trust the receiver, not the top line --------------------------------------------------
 
 def test_record_not_written_by_the_receiver_is_an_upstream_claim(shop: Workshop) -> None:
