@@ -15,7 +15,11 @@ BODY_CHANGED = "body changed after delivery"
 KEY_GONE = "key no longer published (DNS says there is no such key)"
 KEY_NOT_CAPTURED = "key not captured (no DNS answer for it: offline, or not in the snapshot)"
 FORWARDED = "forwarded: SPF cannot pass after forwarding; ARC carries the original result"
-HEADERS_CHANGED = "signed headers changed after delivery (the signature no longer verifies)"
+# What a signature that fails with the key in hand, on a body as signed, shows: not which of
+# the two (a selector's key can be replaced in place, as Microsoft 365 rotates selector1 and
+# selector2), only that these bytes do not verify with the key published now.
+HEADERS_CHANGED = ("signed headers changed after delivery, or the key under its selector was "
+                   "replaced since (the signature does not verify with the key published now)")
 KEY_REVOKED = "key revoked since delivery"
 UNSIGNED = ("the message carries no DKIM signature: the recorded pass cannot be about this "
             "message (a forged record, or the signature was removed)")
