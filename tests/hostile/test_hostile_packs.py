@@ -5,7 +5,6 @@ loader, and a pack that loads matches mail like any other (and round-trips throu
 
 from __future__ import annotations
 
-import textwrap
 import time
 from pathlib import Path
 
@@ -15,38 +14,11 @@ from hypothesis import strategies as st
 
 from mailaudit.errors import CatalogError
 from mailaudit.templates.catalog import load_catalog
+from support.packs import PACK
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow,
                                            HealthCheck.function_scoped_fixture])
-
-PACK = textwrap.dedent("""\
-    format: mailaudit-templates/1
-    family: test
-    brands:
-      - name: Example
-        domains: [example.com]
-    senders:
-      - id: example.notice
-        brand: Example
-        product: Notices
-        addresses: [notice@example.com]
-        source: test
-        evidence: INFERRED
-        templates:
-          - id: example.notice.hello
-            subject: "{tenant} says hello"
-            language: en
-            source: test
-            evidence: INFERRED
-            slots:
-              tenant: {type: org_name, user_controlled: true, max_len: 64}
-            body:
-              - "Hello from {tenant}."
-              - "Visit https://example.com/start to continue."
-            examples:
-              - {tenant: Contoso}
-    """)
 
 # YAML that means something to a parser (anchors, aliases, tags, merges, flow and block
 # markers, directives, document ends), template syntax, and text that must never reach a

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -15,33 +14,7 @@ import pytest
 from mailaudit.errors import CatalogError
 from mailaudit.templates import compiled
 from mailaudit.templates.catalog import _builtin_files, load_file
-
-PACK = textwrap.dedent("""\
-    format: mailaudit-templates/1
-    family: test
-    brands:
-      - name: Example
-        domains: [example.com]
-    senders:
-      - id: example.notice
-        brand: Example
-        product: Notices
-        addresses: [notice@example.com]
-        source: test
-        evidence: INFERRED
-        templates:
-          - id: example.notice.hello
-            subject: "{tenant} says hello"
-            language: en
-            source: test
-            evidence: INFERRED
-            slots:
-              tenant: {type: org_name, user_controlled: true, max_len: 64}
-            body:
-              - "Hello from {tenant}."
-            examples:
-              - {tenant: Contoso}
-    """)
+from support.packs import PACK
 
 
 @pytest.fixture
