@@ -261,12 +261,19 @@ def test_generated_corpus_check_arc_equals_dkimpy_report() -> None:
         assert (report.cv, report.reason) == (cv, reason), note
 
 
+def _ed_key_chains() -> list[bytes]:
+    """Intact one-set chains sealed with rsa-sha256 under a selector that publishes Ed25519."""
+    found = [raw for note, raw in generated_corpus()[:200]
+             if note.split("-", 1)[1] == "ed:none-intact"]
+    assert found
+    return found
+
+
 def test_a_chain_dkimpy_refuses_says_what_dkimpy_said() -> None:
     """Where dkimpy raises, the reason carries dkimpy's own words, cut and on one line (it
     used to be only "malformed or incomplete")."""
     resolver = _resolver()
-    refused = [raw for note, raw in generated_corpus()[:200] if note.split("-", 1)[1] == "ed:none-intact"]
-    assert refused
+    refused = _ed_key_chains()
     cv, reason = validate_dkimpy(refused[0], KeyFetcher(resolver))
     assert cv == "fail" and reason.endswith(f"(dkimpy: ValueError: {DKIMPY_KEY_TYPE})"), reason
 
@@ -276,7 +283,7 @@ def test_a_seal_against_a_key_of_another_type_says_so() -> None:
     reason names the key type (RFC 6376 section 6.1.2, "inappropriate key algorithm"), not a
     malformed chain, which is what dkimpy's exception read as."""
     resolver = _resolver()
-    refused = [raw for note, raw in generated_corpus()[:200] if note.split("-", 1)[1] == "ed:none-intact"]
+    refused = _ed_key_chains()
     report = check_arc(parsed(refused[0]), resolver)
     assert report.cv == "fail"
     assert report.reason == ("Most recent ARC-Message-Signature did not validate (" +
