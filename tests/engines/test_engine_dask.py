@@ -76,6 +76,28 @@ def reference(corpus: list[Path]) -> bytes:
     return out.stdout
 
 
+def _first_difference(got: bytes, want: bytes, log: Path | None = None) -> str:
+    """What a failed comparison shows: the first records that differ (ref, verdict, reason,
+    error) and the end of the cluster's log, instead of pytest's cut bytes diff."""
+    got_lines, want_lines = got.splitlines(), want.splitlines()
+    lines = [f"{len(got_lines)} records, the reference has {len(want_lines)}"]
+    for number, (a, b) in enumerate(zip(got_lines, want_lines, strict=False)):
+        if a != b:
+            for label, line in (("got", a), ("want", b)):
+                try:
+                    rec = json.loads(line)
+                    shown = {k: rec.get(k) for k in ("ref", "message_id", "verdict", "reason",
+                                                     "error")}
+                except ValueError:
+                    shown = {"line": line[:300].decode("utf-8", "replace")}
+                lines.append(f"line {number + 1} {label}: {json.dumps(shown)[:600]}")
+            break
+    if log is not None and log.is_file():
+        lines.append("cluster log, last lines:")
+        lines.extend(log.read_text("utf-8", "replace").splitlines()[-25:])
+    return "\n".join(lines)
+
+
 def _keys(jsonl: bytes) -> list[tuple[str, str]]:
     return [(r["ref"]["path"], r["ref"]["locator"])
             for r in map(json.loads, jsonl.decode().splitlines())]
@@ -103,7 +125,7 @@ def test_local_cluster_gives_the_records_of_jobs_1(corpus: list[Path], reference
                                   shard_bytes=int(SHARD)):
                 writer.write_group(group)
             writer.close(seconds=0.0, flagged=frozenset())
-        assert out.read_bytes() == reference
+        assert out.read_bytes() == reference, _first_difference(out.read_bytes(), reference)
 
         unordered = list(run_dask([str(p) for p in corpus], config, client=client, encode=PREPARERS[OutputFormat.JSONL],
                                   ordered=False, shard_bytes=int(SHARD)))
@@ -170,7 +192,8 @@ def test_scheduler_and_two_workers_give_the_records_of_jobs_1(
     address, _procs = cluster
     out = _check(*corpus, "--engine", "dask", "--scheduler", address, "--shard-size", SHARD)
     assert out.returncode == ExitCode.FLAGGED, out.stderr
-    assert out.stdout == reference
+    assert out.stdout == reference, _first_difference(out.stdout, reference,
+                                                      tmp_path / "cluster.log")
 
     # --resume through the cluster: a cut report is completed, every record exactly once.
     report = tmp_path / "report.jsonl"
@@ -247,8 +270,11 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.parametrize("victims", [1, 2], ids=["one-worker", "every-worker"])
 def test_a_worker_killed_mid_run_loses_no_message(
-        cluster: tuple[str, list[subprocess.Popen[bytes]]], tmp_path: Path) -> None:
+        cluster: tuple[str, list[subprocess.Popen[bytes]]], tmp_path: Path, victims: int) -> None:
+    """Killing every worker at once also loses nothing: the nannies start new ones, which
+    hold none of the run's data (a value scattered to the first workers would be gone)."""
     address, procs = cluster
     big = tmp_path / "many.mbox"
     data = SAMPLE_MBOX.read_bytes()
@@ -265,15 +291,62 @@ def test_a_worker_killed_mid_run_loses_no_message(
             assert run.poll() is None, "the run ended before a worker could be killed"
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        # The worker process under the first `dask worker` (its nanny starts a new one).
-        victims = [pid for pid in _children(procs[1].pid)
-                   if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
-        assert victims, "no worker process under the first dask worker"
-        os.kill(victims[0], signal.SIGKILL)
+        # The worker process under each `dask worker` killed (its nanny starts a new one).
+        for nanny in procs[1:1 + victims]:
+            workers = [pid for pid in _children(nanny.pid)
+                       if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+            assert workers, "no worker process under a dask worker"
+            os.kill(workers[0], signal.SIGKILL)
         _, stderr = run.communicate(timeout=300)
     finally:
         if run.poll() is None:
             run.kill()
             run.wait()
     assert run.returncode == reference.returncode == ExitCode.FLAGGED, stderr
-    assert report.read_bytes() == reference.stdout
+    assert report.read_bytes() == reference.stdout, _first_difference(
+        report.read_bytes(), reference.stdout, tmp_path / "cluster.log")
+
+
+@pytest.mark.parametrize("order", ["ordered", "unordered"])
+def test_a_scheduler_lost_mid_run_is_exit_4_and_resume_finishes(
+        cluster: tuple[str, list[subprocess.Popen[bytes]]], tmp_path: Path, order: str) -> None:
+    """The scheduler killed mid-run: the run ends (it used to wait for ever) with exit code 4
+    and one line, writes no record for the shards it could not run, and --resume finishes."""
+    address, procs = cluster
+    big = tmp_path / "many.mbox"
+    data = SAMPLE_MBOX.read_bytes()
+    big.write_bytes((data if data.endswith(b"\n\n") else data + b"\n") * 12)
+    reference = _check(big, "--jobs", "1")
+    report = tmp_path / "dask.jsonl"
+    cmd = [_bin("mailaudit"), "check", str(big), "--dns-snapshot", str(SNAPSHOT), "--offline",
+           "--format", "jsonl", "--no-progress", "--engine", "dask", "--scheduler", address,
+           "--shard-size", SHARD, "--output", str(report)]
+    if order == "unordered":
+        cmd.append("--unordered")
+    run = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not (report.exists() and report.read_bytes().count(b"\n") >= 1):
+            assert run.poll() is None, ("the run ended before the scheduler could be killed", run.stderr.read() if run.stderr else b"")
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        procs[0].kill()
+        killed = time.monotonic()
+        _, stderr = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert time.monotonic() - killed < 60
+    assert run.returncode == ExitCode.DNS, stderr
+    assert stderr.decode().startswith(f"mailaudit: lost the Dask scheduler at {address} ")
+    assert stderr.count(b"\n") == 1, stderr
+    written = report.read_bytes().splitlines()
+    wanted = reference.stdout.splitlines()
+    assert 1 <= len(written) < len(wanted)
+    assert set(written) <= set(wanted)  # no error record for the shards it could not run
+    if order == "ordered":
+        assert written == wanted[:len(written)]
+    resumed = _check(big, "--jobs", "1", "--resume", report)
+    assert resumed.returncode == ExitCode.FLAGGED, resumed.stderr
+    assert sorted(_keys(report.read_bytes())) == sorted(_keys(reference.stdout))

@@ -17,7 +17,10 @@ writes them, in input order unless ``ordered=False``.
   twice more becomes an error record (``worker-crashed``); the others are audited.
 * ``--resume``: keys already written are sent to the shards of their file and skipped there.
 * A scheduler that does not answer within ``CONNECT_TIMEOUT`` seconds is an ``EngineError``
-  (exit code 4: a service the run needs is unusable), not a hang.
+  (exit code 4: a service the run needs is unusable), not a hang; so is a scheduler lost in
+  the middle of the run (the client gives up reconnecting after ``CONNECT_TIMEOUT``): the
+  records written before are whole, and none is written for the shards it cancelled, so
+  ``--resume`` finishes the run.
 * A path a worker cannot open is an error record per shard naming the path and the worker.
 * Each message's time budget (``Limits.max_seconds``) holds on workers too: tasks run off the
   main thread, where SIGALRM cannot be used, so a timer raises ``AuditTimeout`` in the task's
@@ -27,11 +30,12 @@ writes them, in input order unless ``ordered=False``.
 from __future__ import annotations
 
 import os
+import queue
 import stat
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +55,7 @@ EXTRA_HINT = "pip install 'mailaudit[dask]'"
 CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler before saying there is none
 SHARD_BYTES = 32 * 1024 * 1024  # mboxes larger than this are split into byte ranges
 _IN_FLIGHT_PER_THREAD = 4
+_POLL = 1.0  # seconds between looks at the client while waiting for a task
 
 
 def _encoded(encode: Encode, results: Sequence[AuditResult]) -> list[Encoded]:
@@ -354,10 +359,16 @@ def connect(scheduler: str | None, *, workers: int | None = None) -> Iterator[An
         except (OSError, TimeoutError, ValueError) as exc:
             raise EngineError(f"no Dask scheduler at {scheduler} ({exception_text(exc)}); start one "
                               "with `dask scheduler` or check the address") from None
+        # The client logs its failed reconnections with tracebacks; a scheduler lost mid-run
+        # is said once instead, as an EngineError (``run_dask``).
+        client_log = logging.getLogger("distributed.client")
+        level = client_log.level
+        client_log.setLevel(logging.CRITICAL)
         try:
             yield client
         finally:
             client.close()
+            client_log.setLevel(level)
         return
     cores = workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                         else (os.cpu_count() or 1))
@@ -384,8 +395,6 @@ def run_dask(paths: Sequence[str], config: RunConfig, *, client: Any, encode: En
              skip: frozenset[str] | set[str] = frozenset(),
              shard_bytes: int = SHARD_BYTES) -> Iterator[list[Encoded]]:
     """Yield, per input item, its list of results, like ``batch.run_pool``."""
-    from distributed import as_completed
-
     from mailaudit.sources import pst
 
     units, owners = plan(paths, shard_bytes=shard_bytes, skip=skip)
@@ -394,11 +403,13 @@ def run_dask(paths: Sequence[str], config: RunConfig, *, client: Any, encode: En
         inputs[owner].shards_left += 1
     threads = sum(client.nthreads().values()) or 1
     max_in_flight = max(4, threads * _IN_FLIGHT_PER_THREAD)
-    config_future = client.scatter(config, broadcast=True, hash=False)
+    # The configuration goes with every task (about 250 bytes pickled), not scattered once: a
+    # scattered value lives only on the workers that held it, and once they have all left
+    # (killed, scaled down) every task still to run would be cancelled with it.
 
     def submit(unit: Shard | SourceError) -> Any:
         if isinstance(unit, Shard):
-            return client.submit(run_shard, unit, config_future, encode, pure=False)
+            return client.submit(run_shard, unit, config, encode, pure=False)
         return None
 
     def results(unit: Shard | SourceError, future: Any) -> Iterator[list[Encoded]]:
@@ -407,10 +418,12 @@ def run_dask(paths: Sequence[str], config: RunConfig, *, client: Any, encode: En
                 yield _encoded(encode, [error_result(unit.ref, unit.code, unit.message)])
             return
         try:
-            result: ShardResult = future.result()
+            result: ShardResult = _result(client, future)
+        except EngineError:
+            raise
         except Exception as exc:
             if _killed(exc):
-                yield from _retry_items(client, unit, config_future, encode)
+                yield from _retry_items(client, unit, config, encode)
             else:  # the task itself failed: this shard is lost, the batch goes on
                 yield _encoded(encode, [_task_failed(unit, exc)])
             return
@@ -433,7 +446,8 @@ def run_dask(paths: Sequence[str], config: RunConfig, *, client: Any, encode: En
                 yield _encoded(encode, [error_result(item.ref, item.code, item.message)])
 
     source = iter(enumerate(units))
-    pending: deque[tuple[int, Shard | SourceError, Any]] = deque()
+    pending: deque[tuple[int, Shard | SourceError, Any]] = deque()  # ordered: in input order
+    by_future: dict[Any, tuple[int, Shard | SourceError]] = {}  # unordered: as they finish
     exhausted = False
     try:
         if ordered:
@@ -449,8 +463,7 @@ def run_dask(paths: Sequence[str], config: RunConfig, *, client: Any, encode: En
                 number, unit, future = pending.popleft()
                 yield from finish(number, results(unit, future))
         else:
-            futures = as_completed(loop=client.loop)
-            by_future: dict[Any, tuple[int, Shard | SourceError]] = {}
+            finished: queue.SimpleQueue[Any] = queue.SimpleQueue()
             in_flight = 0
             while True:
                 while not exhausted and in_flight < max_in_flight:
@@ -463,18 +476,62 @@ def run_dask(paths: Sequence[str], config: RunConfig, *, client: Any, encode: En
                         yield from finish(nxt[0], results(nxt[1], None))
                         continue
                     by_future[fut] = nxt
-                    futures.add(fut)
+                    fut.add_done_callback(finished.put)
                     in_flight += 1
                 if in_flight == 0:
                     return
-                fut = next(futures)
+                fut = _next_done(client, finished)
                 in_flight -= 1
                 number, unit = by_future.pop(fut)
                 yield from finish(number, results(unit, fut))
     finally:
-        for _number, _unit, future in pending:
+        for future in [f for _n, _u, f in pending] + list(by_future):
             if future is not None:
-                future.cancel()
+                with suppress(Exception):  # a client that lost its scheduler cannot cancel
+                    future.cancel()
+
+
+def _lost(client: Any) -> EngineError:
+    address = getattr(getattr(client, "scheduler", None), "address", None) or "?"
+    return EngineError(f"lost the Dask scheduler at {address} in the middle of the run (no "
+                       f"answer for {CONNECT_TIMEOUT:g} s); the records written before are "
+                       "complete: with --output, run the same command again with --resume "
+                       "and that report to finish")
+
+
+def _gone(client: Any, exc: BaseException | None = None) -> bool:
+    """Has the client lost its scheduler? (``exc``: a future's failure, cancelled for it.)"""
+    if exc is not None and getattr(exc, "reason", None) == "scheduler-connection-lost":
+        return True
+    return str(getattr(client, "status", "")) in ("closing", "closed")
+
+
+def _result(client: Any, future: Any) -> Any:
+    """``future.result()``, or ``EngineError`` once the client has lost its scheduler: a
+    future submitted after that never finishes, and a bare ``result()`` would wait for ever."""
+    while True:
+        try:
+            return future.result(timeout=_POLL)
+        except TimeoutError:
+            if future.done():  # the task's own TimeoutError, not the wait's
+                raise
+            if _gone(client):
+                raise _lost(client) from None
+        except Exception as exc:
+            if _gone(client, exc):
+                raise _lost(client) from None
+            raise
+
+
+def _next_done(client: Any, finished: queue.SimpleQueue[Any]) -> Any:
+    """The next future to finish (its done callback puts it in ``finished``), or
+    ``EngineError`` once the client has lost its scheduler."""
+    while True:
+        try:
+            return finished.get(timeout=_POLL)
+        except queue.Empty:
+            if _gone(client):
+                raise _lost(client) from None
 
 
 def _task_failed(shard: Shard, exc: BaseException) -> AuditResult:
@@ -489,12 +546,14 @@ def _killed(exc: BaseException) -> bool:
     return type(exc).__name__ == "KilledWorker"
 
 
-def _retry_items(client: Any, shard: Shard, config_future: Any,
+def _retry_items(client: Any, shard: Shard, config: RunConfig,
                  encode: Encode) -> Iterator[list[Encoded]]:
     """The shard killed workers twice: run it one item per task, so that only the item that
     kills workers again is lost, as an error record."""
     try:
-        keys = client.submit(list_shard, shard, config_future, pure=False).result().keys
+        keys = _result(client, client.submit(list_shard, shard, config, pure=False)).keys
+    except EngineError:
+        raise
     except Exception as exc:
         if not _killed(exc):
             yield _encoded(encode, [_task_failed(shard, exc)])
@@ -503,12 +562,14 @@ def _retry_items(client: Any, shard: Shard, config_future: Any,
                                          "reading this input killed Dask workers twice (crash "
                                          "or out of memory); the batch went on without it")])
         return
-    futures = [client.submit(run_shard, _only(shard, number), config_future, encode, pure=False)
+    futures = [client.submit(run_shard, _only(shard, number), config, encode, pure=False)
                for number, key in enumerate(keys) if key not in shard.skip]
     wanted = [key for key in keys if key not in shard.skip]
     for key, future in zip(wanted, futures, strict=True):
         try:
-            yield from future.result().groups
+            groups = _result(client, future).groups
+        except EngineError:
+            raise
         except Exception as exc:
             path, _, locator = key.partition("\x00")
             if not _killed(exc):
@@ -521,6 +582,8 @@ def _retry_items(client: Any, shard: Shard, config_future: Any,
                                              "the Dask worker auditing this message died twice "
                                              "(crash or out of memory); the batch went on "
                                              "without it")])
+            continue
+        yield from groups
 
 
 def _only(shard: Shard, number: int) -> Shard:
