@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -270,12 +271,12 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("victims", [1, 2], ids=["one-worker", "every-worker"])
-def test_a_worker_killed_mid_run_loses_no_message(
-        cluster: tuple[str, list[subprocess.Popen[bytes]]], tmp_path: Path, victims: int) -> None:
-    """Killing every worker at once also loses nothing: the nannies start new ones, which
-    hold none of the run's data (a value scattered to the first workers would be gone)."""
-    address, procs = cluster
+@contextmanager
+def _dask_run(address: str, tmp_path: Path, *extra: str
+              ) -> Iterator[tuple[subprocess.Popen[bytes], Path, subprocess.CompletedProcess[bytes]]]:
+    """A `--engine dask` run of the samples mbox twelve times over, to a report file, handed
+    over once its first record is written (the run, the report, the --jobs 1 reference); the
+    run is killed if the test leaves it running."""
     big = tmp_path / "many.mbox"
     data = SAMPLE_MBOX.read_bytes()
     big.write_bytes((data if data.endswith(b"\n\n") else data + b"\n") * 12)
@@ -283,14 +284,30 @@ def test_a_worker_killed_mid_run_loses_no_message(
     report = tmp_path / "dask.jsonl"
     cmd = [_bin("mailaudit"), "check", str(big), "--dns-snapshot", str(SNAPSHOT), "--offline",
            "--format", "jsonl", "--no-progress", "--engine", "dask", "--scheduler", address,
-           "--shard-size", SHARD, "--output", str(report)]
+           "--shard-size", SHARD, "--output", str(report), *extra]
     run = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
         while not (report.exists() and report.read_bytes().count(b"\n") >= 1):
-            assert run.poll() is None, "the run ended before a worker could be killed"
+            if run.poll() is not None:
+                pytest.fail("the run ended before anything could be killed: "
+                            + (run.stderr.read() if run.stderr else b"").decode("utf-8", "replace"))
             assert time.monotonic() < deadline
             time.sleep(0.05)
+        yield run, report, reference
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+
+
+@pytest.mark.parametrize("victims", [1, 2], ids=["one-worker", "every-worker"])
+def test_a_worker_killed_mid_run_loses_no_message(
+        cluster: tuple[str, list[subprocess.Popen[bytes]]], tmp_path: Path, victims: int) -> None:
+    """Killing every worker at once also loses nothing: the nannies start new ones, which
+    hold none of the run's data (a value scattered to the first workers would be gone)."""
+    address, procs = cluster
+    with _dask_run(address, tmp_path) as (run, report, reference):
         # The worker process under each `dask worker` killed (its nanny starts a new one).
         for nanny in procs[1:1 + victims]:
             workers = [pid for pid in _children(nanny.pid)
@@ -298,10 +315,6 @@ def test_a_worker_killed_mid_run_loses_no_message(
             assert workers, "no worker process under a dask worker"
             os.kill(workers[0], signal.SIGKILL)
         _, stderr = run.communicate(timeout=300)
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.wait()
     assert run.returncode == reference.returncode == ExitCode.FLAGGED, stderr
     assert report.read_bytes() == reference.stdout, _first_difference(
         report.read_bytes(), reference.stdout, tmp_path / "cluster.log")
@@ -313,30 +326,11 @@ def test_a_scheduler_lost_mid_run_is_exit_4_and_resume_finishes(
     """The scheduler killed mid-run: the run ends (it used to wait for ever) with exit code 4
     and one line, writes no record for the shards it could not run, and --resume finishes."""
     address, procs = cluster
-    big = tmp_path / "many.mbox"
-    data = SAMPLE_MBOX.read_bytes()
-    big.write_bytes((data if data.endswith(b"\n\n") else data + b"\n") * 12)
-    reference = _check(big, "--jobs", "1")
-    report = tmp_path / "dask.jsonl"
-    cmd = [_bin("mailaudit"), "check", str(big), "--dns-snapshot", str(SNAPSHOT), "--offline",
-           "--format", "jsonl", "--no-progress", "--engine", "dask", "--scheduler", address,
-           "--shard-size", SHARD, "--output", str(report)]
-    if order == "unordered":
-        cmd.append("--unordered")
-    run = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while not (report.exists() and report.read_bytes().count(b"\n") >= 1):
-            assert run.poll() is None, ("the run ended before the scheduler could be killed", run.stderr.read() if run.stderr else b"")
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+    with _dask_run(address, tmp_path, *(["--unordered"] if order == "unordered" else [])) \
+            as (run, report, reference):
         procs[0].kill()
         killed = time.monotonic()
         _, stderr = run.communicate(timeout=120)
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.wait()
     assert time.monotonic() - killed < 60
     assert run.returncode == ExitCode.DNS, stderr
     assert stderr.decode().startswith(f"mailaudit: lost the Dask scheduler at {address} ")
@@ -347,6 +341,6 @@ def test_a_scheduler_lost_mid_run_is_exit_4_and_resume_finishes(
     assert set(written) <= set(wanted)  # no error record for the shards it could not run
     if order == "ordered":
         assert written == wanted[:len(written)]
-    resumed = _check(big, "--jobs", "1", "--resume", report)
+    resumed = _check(report.parent / "many.mbox", "--jobs", "1", "--resume", report)
     assert resumed.returncode == ExitCode.FLAGGED, resumed.stderr
     assert sorted(_keys(report.read_bytes())) == sorted(_keys(reference.stdout))

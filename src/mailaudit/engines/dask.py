@@ -33,6 +33,7 @@ import os
 import queue
 import stat
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -56,6 +57,7 @@ CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler before saying there is non
 SHARD_BYTES = 32 * 1024 * 1024  # mboxes larger than this are split into byte ranges
 _IN_FLIGHT_PER_THREAD = 4
 _POLL = 1.0  # seconds between looks at the client while waiting for a task
+_RETRIES = 10  # fetches of one result that fail by the connection before the failure counts
 
 
 def _encoded(encode: Encode, results: Sequence[AuditResult]) -> list[Encoded]:
@@ -359,16 +361,19 @@ def connect(scheduler: str | None, *, workers: int | None = None) -> Iterator[An
         except (OSError, TimeoutError, ValueError) as exc:
             raise EngineError(f"no Dask scheduler at {scheduler} ({exception_text(exc)}); start one "
                               "with `dask scheduler` or check the address") from None
-        # The client logs its failed reconnections with tracebacks; a scheduler lost mid-run
-        # is said once instead, as an EngineError (``run_dask``).
-        client_log = logging.getLogger("distributed.client")
-        level = client_log.level
-        client_log.setLevel(logging.CRITICAL)
+        # The client's side of Dask logs a lost connection, and each failed reconnection
+        # with a traceback; a scheduler lost mid-run is said once instead, as an EngineError
+        # (``run_dask``). Dask's logging configuration sets both loggers' levels.
+        quiet = [logging.getLogger(name) for name in ("distributed", "distributed.client")]
+        levels = [log.level for log in quiet]
+        for log in quiet:
+            log.setLevel(logging.CRITICAL)
         try:
             yield client
         finally:
             client.close()
-            client_log.setLevel(level)
+            for log, level in zip(quiet, levels, strict=True):
+                log.setLevel(level)
         return
     cores = workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                         else (os.cpu_count() or 1))
@@ -508,19 +513,29 @@ def _gone(client: Any, exc: BaseException | None = None) -> bool:
 
 def _result(client: Any, future: Any) -> Any:
     """``future.result()``, or ``EngineError`` once the client has lost its scheduler: a
-    future submitted after that never finishes, and a bare ``result()`` would wait for ever."""
+    future submitted after that never finishes, and a bare ``result()`` would wait for ever.
+
+    A failure that is not the task's own (its future does not say "error"), such as fetching
+    the result over a connection that just broke, is retried while the client is connected."""
+    broken = 0
     while True:
+        done = future.done()
         try:
-            return future.result(timeout=_POLL)
+            return future.result() if done else future.result(timeout=_POLL)
         except TimeoutError:
-            if future.done():  # the task's own TimeoutError, not the wait's
+            if done:  # the task's own TimeoutError, not the wait's
                 raise
             if _gone(client):
                 raise _lost(client) from None
         except Exception as exc:
             if _gone(client, exc):
                 raise _lost(client) from None
-            raise
+            if getattr(future, "status", "error") == "error" or broken >= _RETRIES:
+                raise
+            broken += 1
+            time.sleep(_POLL)  # the client notices a lost scheduler within CONNECT_TIMEOUT
+            if _gone(client):
+                raise _lost(client) from None
 
 
 def _next_done(client: Any, finished: queue.SimpleQueue[Any]) -> Any:
