@@ -18,9 +18,9 @@ writes them, in input order unless ``ordered=False``.
 * ``--resume``: keys already written are sent to the shards of their file and skipped there.
 * A scheduler that does not answer within ``CONNECT_TIMEOUT`` seconds is an ``EngineError``
   (exit code 4: a service the run needs is unusable), not a hang; so is a scheduler lost in
-  the middle of the run (the client gives up reconnecting after ``CONNECT_TIMEOUT``): the
-  records written before are whole, and none is written for the shards it cancelled, so
-  ``--resume`` finishes the run.
+  the middle of the run (the client cancels every task when the connection drops, and stops
+  reconnecting after ``CONNECT_TIMEOUT``): the records written before are whole, and none is
+  written for the shards left undone, so ``--resume`` finishes the run.
 * A path a worker cannot open is an error record per shard naming the path and the worker.
 * Each message's time budget (``Limits.max_seconds``) holds on workers too: tasks run off the
   main thread, where SIGALRM cannot be used, so a timer raises ``AuditTimeout`` in the task's
@@ -498,10 +498,9 @@ def run_dask(paths: Sequence[str], config: RunConfig, *, client: Any, encode: En
 
 def _lost(client: Any) -> EngineError:
     address = getattr(getattr(client, "scheduler", None), "address", None) or "?"
-    return EngineError(f"lost the Dask scheduler at {address} in the middle of the run (no "
-                       f"answer for {CONNECT_TIMEOUT:g} s); the records written before are "
-                       "complete: with --output, run the same command again with --resume "
-                       "and that report to finish")
+    return EngineError(f"lost the Dask scheduler at {address} in the middle of the run; the "
+                       "records written before are complete: with --output, run the same "
+                       "command again with --resume and that report to finish")
 
 
 def _gone(client: Any, exc: BaseException | None = None) -> bool:
@@ -533,7 +532,7 @@ def _result(client: Any, future: Any) -> Any:
             if getattr(future, "status", "error") == "error" or broken >= _RETRIES:
                 raise
             broken += 1
-            time.sleep(_POLL)  # the client notices a lost scheduler within CONNECT_TIMEOUT
+            time.sleep(_POLL)  # time for the client to notice a connection that broke
             if _gone(client):
                 raise _lost(client) from None
 
