@@ -134,6 +134,15 @@ def test_local_cluster_gives_the_records_of_jobs_1(corpus: list[Path], reference
             map(repr, run_dask([str(p) for p in corpus], config, client=client, encode=PREPARERS[OutputFormat.JSONL],
                                shard_bytes=int(SHARD))))
 
+        # A shard that killed workers twice is run one message per task: the same groups.
+        from mailaudit.engines.dask import Shard, _retry_items, run_shard
+
+        [first] = [s for s in shards if isinstance(s, Shard) and s.kind == "range"][:1]
+        encode = PREPARERS[OutputFormat.JSONL]
+        whole = client.submit(run_shard, first, config, encode, pure=False).result().groups
+        assert len(whole) > 1
+        assert list(_retry_items(client, first, config, encode)) == whole
+
         # A path the workers cannot see: one error record naming the path and the worker.
         gone = tmp_path / "not-there.eml"
         [[(verdict, payload)]] = list(run_dask([str(gone)], config, client=client, encode=PREPARERS[OutputFormat.JSONL]))

@@ -422,15 +422,12 @@ def run_dask(paths: Sequence[str], config: RunConfig, *, client: Any, encode: En
             if unit.ref.key not in skip:
                 yield _encoded(encode, [error_result(unit.ref, unit.code, unit.message)])
             return
-        try:
-            result: ShardResult = _result(client, future)
-        except EngineError:
-            raise
-        except Exception as exc:
-            if _killed(exc):
+        result, failure = _result(client, future)
+        if failure is not None:
+            if _killed(failure):
                 yield from _retry_items(client, unit, config, encode)
             else:  # the task itself failed: this shard is lost, the batch goes on
-                yield _encoded(encode, [_task_failed(unit, exc)])
+                yield _encoded(encode, [_task_failed(unit, failure)])
             return
         pst.add_skipped(result.skipped)
         yield from result.groups
@@ -510,9 +507,10 @@ def _gone(client: Any, exc: BaseException | None = None) -> bool:
     return str(getattr(client, "status", "")) in ("closing", "closed")
 
 
-def _result(client: Any, future: Any) -> Any:
-    """``future.result()``, or ``EngineError`` once the client has lost its scheduler: a
-    future submitted after that never finishes, and a bare ``result()`` would wait for ever.
+def _result(client: Any, future: Any) -> tuple[Any, Exception | None]:
+    """(the task's result, None), or (None, its failure); ``EngineError`` once the client
+    has lost its scheduler: a future submitted after that never finishes, and a bare
+    ``result()`` would wait for ever.
 
     A failure that is not the task's own (its future does not say "error"), such as fetching
     the result over a connection that just broke, is retried while the client is connected."""
@@ -520,21 +518,19 @@ def _result(client: Any, future: Any) -> Any:
     while True:
         done = future.done()
         try:
-            return future.result() if done else future.result(timeout=_POLL)
-        except TimeoutError:
+            return (future.result() if done else future.result(timeout=_POLL)), None
+        except TimeoutError as exc:
             if done:  # the task's own TimeoutError, not the wait's
-                raise
+                return None, exc
             if _gone(client):
                 raise _lost(client) from None
         except Exception as exc:
             if _gone(client, exc):
                 raise _lost(client) from None
             if getattr(future, "status", "error") == "error" or broken >= _RETRIES:
-                raise
+                return None, exc
             broken += 1
             time.sleep(_POLL)  # time for the client to notice a connection that broke
-            if _gone(client):
-                raise _lost(client) from None
 
 
 def _next_done(client: Any, finished: queue.SimpleQueue[Any]) -> Any:
@@ -564,40 +560,36 @@ def _retry_items(client: Any, shard: Shard, config: RunConfig,
                  encode: Encode) -> Iterator[list[Encoded]]:
     """The shard killed workers twice: run it one item per task, so that only the item that
     kills workers again is lost, as an error record."""
-    try:
-        keys = _result(client, client.submit(list_shard, shard, config, pure=False)).keys
-    except EngineError:
-        raise
-    except Exception as exc:
-        if not _killed(exc):
-            yield _encoded(encode, [_task_failed(shard, exc)])
+    listed, failure = _result(client, client.submit(list_shard, shard, config, pure=False))
+    if failure is not None:
+        if not _killed(failure):
+            yield _encoded(encode, [_task_failed(shard, failure)])
             return
         yield _encoded(encode, [error_result(shard.ref(), "worker-crashed",
                                          "reading this input killed Dask workers twice (crash "
                                          "or out of memory); the batch went on without it")])
         return
+    keys = listed.keys
     futures = [client.submit(run_shard, _only(shard, number), config, encode, pure=False)
                for number, key in enumerate(keys) if key not in shard.skip]
     wanted = [key for key in keys if key not in shard.skip]
     for key, future in zip(wanted, futures, strict=True):
-        try:
-            groups = _result(client, future).groups
-        except EngineError:
-            raise
-        except Exception as exc:
-            path, _, locator = key.partition("\x00")
-            if not _killed(exc):
-                yield _encoded(encode, [error_result(MessageRef(path, locator), "engine-error",
-                                                 f"the Dask task auditing this message failed "
-                                                 f"({type(exc).__name__}: {exception_text(exc)}); the "
-                                                 "batch went on without it, please report this")])
-                continue
-            yield _encoded(encode, [error_result(MessageRef(path, locator), "worker-crashed",
-                                             "the Dask worker auditing this message died twice "
-                                             "(crash or out of memory); the batch went on "
-                                             "without it")])
+        done, failure = _result(client, future)
+        if failure is None:
+            yield from done.groups
             continue
-        yield from groups
+        path, _, locator = key.partition("\x00")
+        if not _killed(failure):
+            yield _encoded(encode, [error_result(MessageRef(path, locator), "engine-error",
+                                             f"the Dask task auditing this message failed "
+                                             f"({type(failure).__name__}: "
+                                             f"{exception_text(failure)}); the batch went on "
+                                             "without it, please report this")])
+            continue
+        yield _encoded(encode, [error_result(MessageRef(path, locator), "worker-crashed",
+                                         "the Dask worker auditing this message died twice "
+                                         "(crash or out of memory); the batch went on "
+                                         "without it")])
 
 
 def _only(shard: Shard, number: int) -> Shard:
